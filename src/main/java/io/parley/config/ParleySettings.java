@@ -1,0 +1,123 @@
+package io.parley.config;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/** Parley's settings, read once from the {@code parley} section of the configuration. */
+public record ParleySettings(
+    Profile profile,
+    ClusterSettings cluster,
+    HttpSettings http,
+    StoreSettings store,
+    RedisSettings redis,
+    AuthSettings auth,
+    IdentitySettings identity,
+    ConversationSettings conversation,
+    SessionSettings session,
+    ProtocolSettings protocol) {
+
+  public enum Profile { EMBEDDED, PRODUCTION }
+
+  public enum Formation { SINGLE, SEEDS, KUBERNETES }
+
+  public record ClusterSettings(Formation formation, List<String> seedNodes) {}
+
+  public record HttpSettings(String host, int port) {}
+
+  public record StoreSettings(String mongodbUri, String database, int journalBuckets, EmbeddedStore embedded) {
+    public boolean isEmbedded() {
+      return mongodbUri.isBlank();
+    }
+  }
+
+  public record EmbeddedStore(Path dataDir, boolean inMemory, String host, int port, boolean fsync) {}
+
+  public record RedisSettings(String url, int embeddedPort) {
+    public boolean isEmbedded() {
+      return url.isBlank();
+    }
+  }
+
+  public record AuthSettings(
+      String issuer,
+      String audience,
+      String jwksUrl,
+      String publicKeyPem,
+      Duration clockSkew,
+      boolean devTokensEnabled,
+      Duration devTokenTtl,
+      String adminToken) {}
+
+  public record IdentitySettings(String pepper) {}
+
+  public record ConversationSettings(
+      Duration dedupWindow, int dedupMaxKeys, int maxParticipants, int snapshotEvery) {}
+
+  public record SessionSettings(
+      int maxInFlight,
+      int fetchBatch,
+      Duration cursorFlushInterval,
+      int outboundBuffer,
+      Duration helloTimeout,
+      int maxDevicesPerUser,
+      Duration askTimeout) {}
+
+  public record ProtocolSettings(
+      int maxFrameBytes, int maxEnvelopeBytes, int maxEnvelopes, int maxFetchRange) {}
+
+  public static ParleySettings from(Config root) {
+    Config c = root.getConfig("parley");
+    return new ParleySettings(
+        Profile.valueOf(c.getString("profile").toUpperCase()),
+        new ClusterSettings(
+            Formation.valueOf(c.getString("cluster.formation").toUpperCase()),
+            splitList(c.getString("cluster.seed-nodes"))),
+        new HttpSettings(c.getString("http.host"), c.getInt("http.port")),
+        new StoreSettings(
+            c.getString("store.mongodb-uri"),
+            c.getString("store.database"),
+            c.getInt("store.journal-buckets"),
+            new EmbeddedStore(
+                Path.of(c.getString("store.embedded.data-dir")),
+                c.getBoolean("store.embedded.in-memory"),
+                c.getString("store.embedded.host"),
+                c.getInt("store.embedded.port"),
+                c.getBoolean("store.embedded.fsync"))),
+        new RedisSettings(c.getString("redis.url"), c.getInt("redis.embedded.port")),
+        new AuthSettings(
+            c.getString("auth.issuer"),
+            c.getString("auth.audience"),
+            c.getString("auth.jwks-url"),
+            c.getString("auth.public-key-pem"),
+            c.getDuration("auth.clock-skew"),
+            c.getBoolean("auth.dev-tokens.enabled"),
+            c.getDuration("auth.dev-tokens.ttl"),
+            c.getString("auth.admin-token")),
+        new IdentitySettings(c.getString("identity.pepper")),
+        new ConversationSettings(
+            c.getDuration("conversation.dedup-window"),
+            c.getInt("conversation.dedup-max-keys"),
+            c.getInt("conversation.max-participants"),
+            c.getInt("conversation.snapshot-every")),
+        new SessionSettings(
+            c.getInt("session.max-in-flight"),
+            c.getInt("session.fetch-batch"),
+            c.getDuration("session.cursor-flush-interval"),
+            c.getInt("session.outbound-buffer"),
+            c.getDuration("session.hello-timeout"),
+            c.getInt("session.max-devices-per-user"),
+            c.getDuration("session.ask-timeout")),
+        new ProtocolSettings(
+            c.getInt("protocol.max-frame-bytes"),
+            c.getInt("protocol.max-envelope-bytes"),
+            c.getInt("protocol.max-envelopes"),
+            c.getInt("protocol.max-fetch-range")));
+  }
+
+  private static List<String> splitList(String value) {
+    return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+}
