@@ -1,0 +1,347 @@
+package io.parley.conversation;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.parley.config.ParleySettings.ConversationSettings;
+import io.parley.identity.DeviceAddress;
+import io.parley.protocol.ErrorCode;
+import io.parley.serialization.CborSerializable;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerBuilder;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One conversation: the single writer that gives every message and membership change the next
+ * gap-free sequence number. The seq of an event is its journal sequence number, so history reads by
+ * seq are journal reads. A repeated idempotency key from the same user returns the original seq and
+ * persists nothing.
+ */
+public final class Conversation
+    extends EventSourcedBehavior<Conversation.Command, Conversation.Event, Conversation.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Conversation");
+
+  // ---- commands ----
+  public sealed interface Command extends CborSerializable {}
+
+  public record Create(String by, List<String> participants, ActorRef<Reply> replyTo) implements Command {}
+
+  public record AddMember(String by, String user, ActorRef<Reply> replyTo) implements Command {}
+
+  public record RemoveMember(String by, String user, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Post(DeviceAddress sender, String idempotencyKey, List<SealedEnvelope> envelopes,
+                     ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetInfo(String asUser, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Typing(DeviceAddress from, boolean active) implements Command {}
+
+  // ---- replies ----
+  public sealed interface Reply extends CborSerializable {}
+
+  public record Accepted(long seq, boolean duplicate) implements Reply {}
+
+  public record Rejected(ErrorCode code, String message) implements Reply {}
+
+  public record Info(List<String> participants, long lastSeq) implements Reply {}
+
+  // ---- events ----
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Created.class, name = "created"),
+    @JsonSubTypes.Type(value = MemberAdded.class, name = "added"),
+    @JsonSubTypes.Type(value = MemberRemoved.class, name = "removed"),
+    @JsonSubTypes.Type(value = MessagePosted.class, name = "message")
+  })
+  public sealed interface Event extends CborSerializable {
+    long at();
+  }
+
+  public record Created(String by, List<String> participants, long at) implements Event {}
+
+  public record MemberAdded(String by, String user, long at) implements Event {}
+
+  public record MemberRemoved(String by, String user, long at) implements Event {}
+
+  public record MessagePosted(DeviceAddress sender, String idempotencyKey, List<SealedEnvelope> envelopes, long at)
+      implements Event {}
+
+  // ---- state ----
+  public sealed interface State {}
+
+  public record Empty() implements State {}
+
+  public record Active(String createdBy, List<String> participants, long lastSeq, DedupWindow dedup)
+      implements State {
+    boolean isParticipant(String user) {
+      return participants.contains(user);
+    }
+  }
+
+  /** What a snapshot stores: the state in plain lists. */
+  public record Snapshot(String createdBy, List<String> participants, long lastSeq, List<DedupWindow.Entry> dedup)
+      implements CborSerializable {}
+
+  private final String conversationId;
+  private final ConversationSettings settings;
+  private final Clock clock;
+  private final ConversationFanout fanout;
+
+  public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
+        create(ctx.getEntityId(), settings, clock, fanout)));
+  }
+
+  public static Behavior<Command> create(String conversationId, ConversationSettings settings, Clock clock,
+                                         ConversationFanout fanout) {
+    return Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout));
+  }
+
+  public static PersistenceId persistenceId(String conversationId) {
+    return PersistenceId.of(ENTITY_KEY.name(), conversationId);
+  }
+
+  private Conversation(String conversationId, ConversationSettings settings, Clock clock, ConversationFanout fanout) {
+    super(persistenceId(conversationId));
+    this.conversationId = conversationId;
+    this.settings = settings;
+    this.clock = clock;
+    this.fanout = fanout;
+  }
+
+  @Override
+  public State emptyState() {
+    return new Empty();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (state instanceof Active active) {
+            fanout.membersPresent(conversationId, active.participants());
+          }
+        })
+        .build();
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    CommandHandlerBuilder<Command, Event, State> builder = newCommandHandlerBuilder();
+    builder.forStateType(Empty.class)
+        .onCommand(Create.class, this::onCreate)
+        .onCommand(AddMember.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(RemoveMember.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(Post.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(GetInfo.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(Typing.class, (s, c) -> Effect().none());
+    builder.forStateType(Active.class)
+        .onCommand(Create.class, this::onCreateAgain)
+        .onCommand(AddMember.class, this::onAddMember)
+        .onCommand(RemoveMember.class, this::onRemoveMember)
+        .onCommand(Post.class, this::onPost)
+        .onCommand(GetInfo.class, this::onGetInfo)
+        .onCommand(Typing.class, this::onTyping);
+    return builder.build();
+  }
+
+  private Effect<Event, State> unknown(ActorRef<Reply> replyTo) {
+    return Effect().reply(replyTo, new Rejected(ErrorCode.UNKNOWN_CONVERSATION, "no such conversation"));
+  }
+
+  private Effect<Event, State> onCreate(Empty state, Create cmd) {
+    Set<String> members = new LinkedHashSet<>();
+    members.add(cmd.by());
+    members.addAll(cmd.participants());
+    if (members.size() < 2) {
+      return reject(cmd.replyTo(), ErrorCode.INVALID_REQUEST, "a conversation needs at least one other participant");
+    }
+    if (members.size() > settings.maxParticipants()) {
+      return reject(cmd.replyTo(), ErrorCode.TOO_MANY_PARTICIPANTS,
+          "at most " + settings.maxParticipants() + " participants");
+    }
+    Created created = new Created(cmd.by(), List.copyOf(members), now());
+    return Effect().persist(created)
+        .thenRun(next -> publish(next, created, created.participants()))
+        .thenReply(cmd.replyTo(), next -> new Accepted(1, false));
+  }
+
+  /** A retried create by the same creator with the same participants is answered as a duplicate. */
+  private Effect<Event, State> onCreateAgain(Active state, Create cmd) {
+    Set<String> requested = new HashSet<>(cmd.participants());
+    requested.add(cmd.by());
+    if (state.createdBy().equals(cmd.by()) && requested.equals(new HashSet<>(state.participants()))) {
+      return Effect().reply(cmd.replyTo(), new Accepted(1, true));
+    }
+    return reject(cmd.replyTo(), ErrorCode.CONVERSATION_EXISTS, "conversation id already in use");
+  }
+
+  private Effect<Event, State> onAddMember(Active state, AddMember cmd) {
+    if (!state.isParticipant(cmd.by())) {
+      return notParticipant(cmd.replyTo());
+    }
+    if (state.isParticipant(cmd.user())) {
+      return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq(), true));
+    }
+    if (state.participants().size() >= settings.maxParticipants()) {
+      return reject(cmd.replyTo(), ErrorCode.TOO_MANY_PARTICIPANTS,
+          "at most " + settings.maxParticipants() + " participants");
+    }
+    MemberAdded added = new MemberAdded(cmd.by(), cmd.user(), now());
+    return Effect().persist(added)
+        .thenRun(next -> publish(next, added, ((Active) next).participants()))
+        .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+  }
+
+  /** Members may leave; only the creator removes others. */
+  private Effect<Event, State> onRemoveMember(Active state, RemoveMember cmd) {
+    if (!state.isParticipant(cmd.by())) {
+      return notParticipant(cmd.replyTo());
+    }
+    if (!cmd.by().equals(cmd.user()) && !cmd.by().equals(state.createdBy())) {
+      return reject(cmd.replyTo(), ErrorCode.NOT_PARTICIPANT, "only the creator removes other members");
+    }
+    if (!state.isParticipant(cmd.user())) {
+      return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq(), true));
+    }
+    MemberRemoved removed = new MemberRemoved(cmd.by(), cmd.user(), now());
+    List<String> audience = state.participants();
+    return Effect().persist(removed)
+        .thenRun(next -> publish(next, removed, audience))
+        .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+  }
+
+  private Effect<Event, State> onPost(Active state, Post cmd) {
+    String user = cmd.sender().user();
+    if (!state.isParticipant(user)) {
+      return notParticipant(cmd.replyTo());
+    }
+    var known = state.dedup().find(dedupKey(user, cmd.idempotencyKey()), now(), settings.dedupWindow());
+    if (known.isPresent()) {
+      return Effect().reply(cmd.replyTo(), new Accepted(known.get().seq(), true));
+    }
+    Set<DeviceAddress> recipients = new HashSet<>();
+    for (SealedEnvelope envelope : cmd.envelopes()) {
+      if (!state.isParticipant(envelope.user())) {
+        return reject(cmd.replyTo(), ErrorCode.UNKNOWN_RECIPIENT, "an envelope is addressed to a non-participant");
+      }
+      if (envelope.recipient().equals(cmd.sender()) || !recipients.add(envelope.recipient())) {
+        return reject(cmd.replyTo(), ErrorCode.INVALID_ENVELOPE,
+            "envelopes must address distinct devices other than the sender");
+      }
+    }
+    MessagePosted posted = new MessagePosted(cmd.sender(), cmd.idempotencyKey(), cmd.envelopes(), now());
+    return Effect().persist(posted)
+        .thenRun(next -> publish(next, posted, state.participants()))
+        .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+  }
+
+  private Effect<Event, State> onGetInfo(Active state, GetInfo cmd) {
+    if (!state.isParticipant(cmd.asUser())) {
+      return notParticipant(cmd.replyTo());
+    }
+    return Effect().reply(cmd.replyTo(), new Info(state.participants(), state.lastSeq()));
+  }
+
+  private Effect<Event, State> onTyping(Active state, Typing cmd) {
+    if (state.isParticipant(cmd.from().user())) {
+      fanout.typing(conversationId, cmd.from(), cmd.active(), state.participants());
+    }
+    return Effect().none();
+  }
+
+  private void publish(State next, Event event, List<String> audience) {
+    fanout.published(new ConversationEvent(conversationId, ((Active) next).lastSeq(), event), audience);
+  }
+
+  private Effect<Event, State> notParticipant(ActorRef<Reply> replyTo) {
+    return reject(replyTo, ErrorCode.NOT_PARTICIPANT, "not a participant of this conversation");
+  }
+
+  private Effect<Event, State> reject(ActorRef<Reply> replyTo, ErrorCode code, String message) {
+    return Effect().reply(replyTo, new Rejected(code, message));
+  }
+
+  private long now() {
+    return clock.millis();
+  }
+
+  private static String dedupKey(String user, String idempotencyKey) {
+    return user + ' ' + idempotencyKey;
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var builder = newEventHandlerBuilder();
+    builder.forStateType(Empty.class)
+        .onEvent(Created.class, (state, e) -> new Active(e.by(), e.participants(), 1, DedupWindow.empty()));
+    builder.forStateType(Active.class)
+        .onEvent(MemberAdded.class, (state, e) -> new Active(state.createdBy(),
+            with(state.participants(), e.user()), state.lastSeq() + 1, state.dedup()))
+        .onEvent(MemberRemoved.class, (state, e) -> new Active(state.createdBy(),
+            without(state.participants(), e.user()), state.lastSeq() + 1, state.dedup()))
+        .onEvent(MessagePosted.class, (state, e) -> {
+          long seq = state.lastSeq() + 1;
+          DedupWindow dedup = state.dedup().remember(dedupKey(e.sender().user(), e.idempotencyKey()), seq, e.at(),
+              settings.dedupWindow(), settings.dedupMaxKeys());
+          return new Active(state.createdBy(), state.participants(), seq, dedup);
+        });
+    return builder.build();
+  }
+
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        if (state instanceof Active a) {
+          return new Snapshot(a.createdBy(), a.participants(), a.lastSeq(), a.dedup().entriesOldestFirst());
+        }
+        throw new IllegalStateException("an empty conversation is never snapshotted");
+      }
+
+      @Override
+      public State fromJournal(Object from) {
+        Snapshot s = (Snapshot) from;
+        return new Active(s.createdBy(), List.copyOf(s.participants()), s.lastSeq(), DedupWindow.of(s.dedup()));
+      }
+    };
+  }
+
+  private static List<String> with(List<String> list, String item) {
+    List<String> copy = new ArrayList<>(list);
+    copy.add(item);
+    return List.copyOf(copy);
+  }
+
+  private static List<String> without(List<String> list, String item) {
+    return list.stream().filter(x -> !x.equals(item)).toList();
+  }
+}

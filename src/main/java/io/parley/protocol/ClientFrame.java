@@ -1,0 +1,106 @@
+package io.parley.protocol;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.List;
+import java.util.Map;
+
+/** Frames a client sends over the WebSocket; see docs/protocol.md. Constructors validate shape. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = ClientFrame.Hello.class, name = "hello"),
+  @JsonSubTypes.Type(value = ClientFrame.Create.class, name = "create"),
+  @JsonSubTypes.Type(value = ClientFrame.AddMember.class, name = "addMember"),
+  @JsonSubTypes.Type(value = ClientFrame.RemoveMember.class, name = "removeMember"),
+  @JsonSubTypes.Type(value = ClientFrame.Send.class, name = "send"),
+  @JsonSubTypes.Type(value = ClientFrame.DeliveryAck.class, name = "deliveryAck"),
+  @JsonSubTypes.Type(value = ClientFrame.Fetch.class, name = "fetch"),
+  @JsonSubTypes.Type(value = ClientFrame.Typing.class, name = "typing"),
+  @JsonSubTypes.Type(value = ClientFrame.Ping.class, name = "ping"),
+  @JsonSubTypes.Type(value = ClientFrame.ListConversations.class, name = "listConversations")
+})
+public sealed interface ClientFrame {
+
+  /** First frame of every connection: authenticates and resumes from the client's cursors. */
+  record Hello(String token, int device, Map<String, Long> cursors) implements ClientFrame {
+    public Hello {
+      Check.that(token != null && !token.isBlank(), "token is required");
+      Check.device(device);
+      cursors = cursors == null ? Map.of() : Map.copyOf(cursors);
+      cursors.forEach((conversationId, seq) -> {
+        Check.conversationId(conversationId);
+        Check.that(seq != null && seq >= 0, "cursors must be non-negative sequence numbers");
+      });
+    }
+  }
+
+  record Create(String requestId, String conversationId, List<String> participants) implements ClientFrame {
+    public Create {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
+      Check.that(participants != null, "participants are required");
+      participants = List.copyOf(participants);
+      participants.forEach(Check::accountId);
+    }
+  }
+
+  record AddMember(String requestId, String conversationId, String user) implements ClientFrame {
+    public AddMember {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
+      Check.accountId(user);
+    }
+  }
+
+  record RemoveMember(String requestId, String conversationId, String user) implements ClientFrame {
+    public RemoveMember {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
+      Check.accountId(user);
+    }
+  }
+
+  /** One ciphertext envelope per recipient device; the server never reads the bodies. */
+  record Send(String conversationId, String idempotencyKey, List<Envelope> envelopes) implements ClientFrame {
+    public Send {
+      Check.conversationId(conversationId);
+      Check.idempotencyKey(idempotencyKey);
+      Check.that(envelopes != null && !envelopes.isEmpty(), "at least one envelope is required");
+      envelopes = List.copyOf(envelopes);
+    }
+  }
+
+  /** Cumulative: the device has received everything up to and including {@code seq}. */
+  record DeliveryAck(String conversationId, long seq) implements ClientFrame {
+    public DeliveryAck {
+      Check.conversationId(conversationId);
+      Check.that(seq >= 1, "seq must be positive");
+    }
+  }
+
+  record Fetch(String requestId, String conversationId, long fromSeq, long toSeq) implements ClientFrame {
+    public Fetch {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
+      Check.that(fromSeq >= 1 && toSeq >= fromSeq, "need 1 <= fromSeq <= toSeq");
+    }
+  }
+
+  record Typing(String conversationId, boolean active) implements ClientFrame {
+    public Typing {
+      Check.conversationId(conversationId);
+    }
+  }
+
+  record Ping(String nonce) implements ClientFrame {
+    public Ping {
+      Check.that(nonce == null || nonce.length() <= 64, "nonce is at most 64 characters");
+    }
+  }
+
+  record ListConversations(String requestId) implements ClientFrame {
+    public ListConversations {
+      Check.requestId(requestId);
+    }
+  }
+}

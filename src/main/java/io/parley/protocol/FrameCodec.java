@@ -1,0 +1,72 @@
+package io.parley.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+/** The one place frames are mapped to and from JSON text. Thread-safe. */
+public final class FrameCodec {
+  private final ObjectMapper mapper = JsonMapper.builder()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .build();
+
+  /** Decodes one client frame or throws {@link InvalidFrameException} with the code to report. */
+  public ClientFrame decode(String text) {
+    try {
+      ClientFrame frame = mapper.readValue(text, ClientFrame.class);
+      if (frame == null) {
+        throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not a JSON object");
+      }
+      return frame;
+    } catch (InvalidTypeIdException e) {
+      String type = e.getTypeId();
+      return rethrow(type == null
+          ? new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame has no type")
+          : new InvalidFrameException(ErrorCode.UNKNOWN_TYPE, "unknown frame type"));
+    } catch (ValueInstantiationException e) {
+      if (e.getCause() instanceof InvalidFrameException invalid) {
+        throw invalid;
+      }
+      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields are invalid");
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
+    } catch (JsonProcessingException e) {
+      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not valid JSON");
+    }
+  }
+
+  public String encode(ServerFrame frame) {
+    try {
+      return mapper.writeValueAsString(frame);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + frame.getClass().getSimpleName(), e);
+    }
+  }
+
+  /** For clients and tests: decode a server frame. */
+  public ServerFrame decodeServer(String text) {
+    try {
+      return mapper.readValue(text, ServerFrame.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not a server frame", e);
+    }
+  }
+
+  /** For clients and tests: encode a client frame. */
+  public String encodeClient(ClientFrame frame) {
+    try {
+      return mapper.writeValueAsString(frame);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static <T> T rethrow(InvalidFrameException e) {
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+package io.parley.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.List;
+
+/** Frames the server sends over the WebSocket; see docs/protocol.md. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = ServerFrame.Welcome.class, name = "welcome"),
+  @JsonSubTypes.Type(value = ServerFrame.Ack.class, name = "ack"),
+  @JsonSubTypes.Type(value = ServerFrame.Message.class, name = "message"),
+  @JsonSubTypes.Type(value = ServerFrame.Member.class, name = "member"),
+  @JsonSubTypes.Type(value = ServerFrame.Created.class, name = "created"),
+  @JsonSubTypes.Type(value = ServerFrame.Ok.class, name = "ok"),
+  @JsonSubTypes.Type(value = ServerFrame.Fetched.class, name = "fetched"),
+  @JsonSubTypes.Type(value = ServerFrame.TypingNotice.class, name = "typing"),
+  @JsonSubTypes.Type(value = ServerFrame.Pong.class, name = "pong"),
+  @JsonSubTypes.Type(value = ServerFrame.Conversations.class, name = "conversations"),
+  @JsonSubTypes.Type(value = ServerFrame.Error.class, name = "error"),
+  @JsonSubTypes.Type(value = ServerFrame.Reconnect.class, name = "reconnect"),
+  @JsonSubTypes.Type(value = ServerFrame.Close.class, name = "close")
+})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public sealed interface ServerFrame {
+
+  record Welcome(String user, int device, long heartbeatIntervalMs, int maxFrameBytes) implements ServerFrame {}
+
+  /** The send is persisted as {@code seq}; {@code duplicate} when the idempotency key was seen before. */
+  record Ack(String conversationId, String idempotencyKey, long seq, boolean duplicate) implements ServerFrame {}
+
+  /** One conversation message; {@code envelope} is null when the sender encrypted nothing for this device. */
+  record Message(String conversationId, long seq, String fromUser, int fromDevice, long sentAt, Body envelope)
+      implements ServerFrame {}
+
+  record Body(int type, String body) {}
+
+  /** A membership change; it has its own seq in the conversation. */
+  record Member(String conversationId, long seq, String change, String user, String by,
+                List<String> participants, long at) implements ServerFrame {}
+
+  record Created(String requestId, String conversationId, long seq) implements ServerFrame {}
+
+  record Ok(String requestId, String conversationId, long seq) implements ServerFrame {}
+
+  /** Ends the answer to a fetch: every existing seq in the range was sent before this frame. */
+  record Fetched(String requestId, String conversationId, long fromSeq, long toSeq) implements ServerFrame {}
+
+  record TypingNotice(String conversationId, String user, int device, boolean active) implements ServerFrame {}
+
+  record Pong(String nonce) implements ServerFrame {}
+
+  record Conversations(String requestId, List<Summary> items) implements ServerFrame {}
+
+  record Summary(String conversationId, long lastSeq, long deliveredSeq) {}
+
+  record Error(String code, String message, boolean retryable, String requestId, String conversationId,
+               String idempotencyKey) implements ServerFrame {
+    public static Error of(ErrorCode code, String message) {
+      return new Error(code.wire(), message, code.retryable(), null, null, null);
+    }
+
+    public Error withRequest(String requestId, String conversationId, String idempotencyKey) {
+      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey);
+    }
+  }
+
+  /** The server is going away: reconnect (to any node) after {@code retryAfterMs}. */
+  record Reconnect(long retryAfterMs, String reason) implements ServerFrame {}
+
+  /** The last frame before the server closes the socket; {@code code} is the close reason (docs/protocol.md). */
+  record Close(int code, String reason) implements ServerFrame {}
+}
