@@ -1,0 +1,279 @@
+package io.parley.store;
+
+import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+import de.bwaldvogel.mongo.wire.message.MongoQuery;
+import io.netty.channel.Channel;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+import org.h2.mvstore.MVStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The H2 (MVStore) backend with acknowledgement after commit.
+ *
+ * <p>Every write command applies its change, then waits until the single committer thread has
+ * committed (and, with {@code fsync}, synced) an MVStore version that contains it; only then does
+ * the client get its answer. The committer drains all waiting writers with one commit (group
+ * commit). Commits take the apply lock exclusively, so a commit never contains half of a command.
+ *
+ * <p>Reads see changes as soon as they are applied, before they are committed. A read that returns
+ * data therefore waits until every write that had started before it finished is committed: nobody
+ * is ever shown a write that a crash could still take back.
+ *
+ * <p>The MVStore must be opened with its background auto-commit and its memory-triggered commits
+ * disabled, so that the committer is the only one that commits.
+ */
+final class GroupCommitH2Backend extends H2Backend {
+
+  private static final Logger log = LoggerFactory.getLogger(GroupCommitH2Backend.class);
+
+  /** Commands that read no stored data: answered at once. */
+  private static final Set<String> NO_DATA = Set.of(
+      "hello", "ismaster", "ping", "buildinfo", "whatsmyuri", "serverstatus", "hostinfo",
+      "getcmdlineopts", "getlog", "getfreemonitoringstatus", "connectionstatus", "replsetgetstatus",
+      "getparameter", "getlasterror", "killcursors", "endsessions", "currentop", "saslstart",
+      "saslcontinue", "logout");
+
+  /** Commands that read stored data and change nothing: answered once what they saw is committed. */
+  private static final Set<String> DATA_READS = Set.of(
+      "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases",
+      "collstats", "dbstats", "explain", "validate");
+
+  private static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(30);
+  private static final int COMPACT_TARGET_FILL_RATE = 60;
+  private static final int COMPACT_MAX_WRITE_BYTES = 16 * 1024 * 1024;
+
+  private final MVStore store;
+  private final boolean fsync;
+
+  /** Held shared while a write command applies, exclusively while the committer commits. */
+  private final ReentrantReadWriteLock applyLock = new ReentrantReadWriteLock();
+  /** Number of write commands that have started to apply; a write's ticket is its number. */
+  private final AtomicLong started = new AtomicLong();
+
+  private final ReentrantLock commitLock = new ReentrantLock();
+  private final Condition commitWanted = commitLock.newCondition();
+  private final Condition committedAdvanced = commitLock.newCondition();
+  /** Every write with a ticket up to this is durable. */
+  private volatile long committed;
+  private long requested; // guarded by commitLock
+  private boolean closing; // guarded by commitLock
+  private volatile Throwable failure;
+  private volatile boolean stopped;
+
+  private final Thread committer;
+
+  private GroupCommitH2Backend(MVStore store, boolean fsync) {
+    super(store);
+    this.store = store;
+    this.fsync = fsync;
+    this.committer = new Thread(this::runCommitter, "parley-store-committer");
+    this.committer.setDaemon(true);
+  }
+
+  static GroupCommitH2Backend open(MVStore store, boolean fsync) {
+    GroupCommitH2Backend backend = new GroupCommitH2Backend(store, fsync);
+    backend.committer.start();
+    return backend;
+  }
+
+  boolean isHealthy() {
+    return failure == null && !stopped;
+  }
+
+  @Override
+  public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    checkNotFailed();
+    String name = command.toLowerCase(Locale.ROOT);
+    if (NO_DATA.contains(name)) {
+      return super.handleCommand(channel, databaseName, command, query);
+    }
+    if (DATA_READS.contains(name) || (name.equals("aggregate") && !writesOutput(query))) {
+      Document result = super.handleCommand(channel, databaseName, command, query);
+      awaitCommitted(started.get());
+      return result;
+    }
+    return write(() -> super.handleCommand(channel, databaseName, command, query));
+  }
+
+  @Override
+  public QueryResult handleQuery(MongoQuery query) {
+    checkNotFailed();
+    QueryResult result = super.handleQuery(query);
+    awaitCommitted(started.get());
+    return result;
+  }
+
+  private static boolean writesOutput(Document aggregate) {
+    if (!(aggregate.get("pipeline") instanceof List<?> stages)) {
+      return false;
+    }
+    return stages.stream().anyMatch(stage -> stage instanceof Document d
+        && (d.containsKey("$out") || d.containsKey("$merge")));
+  }
+
+  private Document write(Supplier<Document> apply) {
+    long ticket;
+    Document result = null;
+    RuntimeException failed = null;
+    applyLock.readLock().lock();
+    try {
+      ticket = started.incrementAndGet();
+      try {
+        result = apply.get();
+      } catch (RuntimeException e) {
+        failed = e;
+      }
+    } finally {
+      applyLock.readLock().unlock();
+    }
+    // a failed command may have applied part of its change: it too answers once that is durable
+    awaitCommitted(ticket);
+    if (failed != null) {
+      throw failed;
+    }
+    return result;
+  }
+
+  private void awaitCommitted(long ticket) {
+    if (committed >= ticket) {
+      return;
+    }
+    commitLock.lock();
+    try {
+      if (requested < ticket) {
+        requested = ticket;
+        commitWanted.signal();
+      }
+      while (committed < ticket) {
+        checkNotFailed();
+        if (stopped) {
+          throw new MongoServerError(1, "InternalError", "the Parley store is closed");
+        }
+        committedAdvanced.awaitUninterruptibly();
+      }
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  private void checkNotFailed() {
+    Throwable cause = failure;
+    if (cause != null) {
+      throw new MongoServerError(1, "InternalError", "the Parley store failed to commit and stopped: " + cause, cause);
+    }
+  }
+
+  private void runCommitter() {
+    long lastHousekeeping = System.nanoTime();
+    try {
+      while (true) {
+        boolean stop;
+        commitLock.lock();
+        try {
+          while (requested <= committed && !closing && !housekeepingDue(lastHousekeeping)) {
+            commitWanted.await(HOUSEKEEPING_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+          }
+          stop = closing;
+        } finally {
+          commitLock.unlock();
+        }
+        if (housekeepingDue(lastHousekeeping)) {
+          compact();
+          lastHousekeeping = System.nanoTime();
+        }
+        groupCommit();
+        if (stop) {
+          break;
+        }
+      }
+    } catch (Throwable e) {
+      log.error("store commit failed; the store refuses all further commands", e);
+      failure = e;
+    } finally {
+      commitLock.lock();
+      try {
+        stopped = true;
+        committedAdvanced.signalAll();
+      } finally {
+        commitLock.unlock();
+      }
+    }
+  }
+
+  /** Rewrites sparse chunks so that the file does not grow without bound; the next commit persists it. */
+  private void compact() {
+    try {
+      store.compact(COMPACT_TARGET_FILL_RATE, COMPACT_MAX_WRITE_BYTES);
+    } catch (RuntimeException e) {
+      log.warn("store compaction failed; it is retried later", e);
+    }
+  }
+
+  private static boolean housekeepingDue(long lastHousekeeping) {
+    return System.nanoTime() - lastHousekeeping >= HOUSEKEEPING_INTERVAL.toNanos();
+  }
+
+  private void groupCommit() {
+    long covered;
+    applyLock.writeLock().lock();
+    try {
+      covered = started.get();
+      if (store.hasUnsavedChanges()) {
+        store.commit();
+      }
+    } finally {
+      applyLock.writeLock().unlock();
+    }
+    if (fsync) {
+      store.sync();
+    }
+    commitLock.lock();
+    try {
+      committed = covered;
+      committedAdvanced.signalAll();
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  /** Waits until every write started so far is committed; commits happen only on the committer. */
+  @Override
+  public void commit() {
+    awaitCommitted(started.get());
+  }
+
+  /** Commits what is pending, stops the committer and closes the MVStore. */
+  @Override
+  public void close() {
+    commitLock.lock();
+    try {
+      closing = true;
+      commitWanted.signal();
+    } finally {
+      commitLock.unlock();
+    }
+    try {
+      committer.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (failure != null) {
+      store.closeImmediately();
+      return;
+    }
+    super.close();
+  }
+}
