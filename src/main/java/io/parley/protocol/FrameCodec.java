@@ -2,6 +2,7 @@ package io.parley.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
@@ -15,14 +16,23 @@ public final class FrameCodec {
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .build();
 
-  /** Decodes one client frame or throws {@link InvalidFrameException} with the code to report. */
+  /**
+   * Decodes one client frame or throws {@link InvalidFrameException} with the code to report. The text is
+   * parsed whole first, so that every syntax error, a non-object and anything after the object are
+   * {@code malformed_frame}, and only a well-formed object is bound to a frame.
+   */
   public ClientFrame decode(String text) {
+    JsonNode tree;
     try {
-      ClientFrame frame = mapper.readValue(text, ClientFrame.class);
-      if (frame == null) {
-        throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not a JSON object");
-      }
-      return frame;
+      tree = mapper.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not valid JSON");
+    }
+    if (tree == null || !tree.isObject()) {
+      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not a JSON object");
+    }
+    try {
+      return mapper.treeToValue(tree, ClientFrame.class);
     } catch (InvalidTypeIdException e) {
       String type = e.getTypeId();
       return rethrow(type == null
@@ -33,10 +43,9 @@ public final class FrameCodec {
         throw invalid;
       }
       throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields are invalid");
-    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
-      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
     } catch (JsonProcessingException e) {
-      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not valid JSON");
+      // a mismatched type, a missing field, or a number too large for its field
+      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
     }
   }
 
