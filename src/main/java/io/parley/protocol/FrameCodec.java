@@ -1,6 +1,7 @@
 package io.parley.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -18,6 +19,8 @@ public final class FrameCodec {
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      // a repeated member name is ambiguous (parsers differ on which one wins): the frame is malformed
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       // a field of the wrong JSON type is an error, never converted: "5" is not 5, 5.7 is not 5, 5 is not "5"
       .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
       .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
