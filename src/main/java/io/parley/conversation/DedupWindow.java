@@ -8,8 +8,8 @@ import java.util.Optional;
 import scala.Option;
 import scala.collection.immutable.HashMap;
 import scala.collection.immutable.HashMap$;
-import scala.collection.immutable.Queue;
-import scala.collection.immutable.Queue$;
+import scala.collection.immutable.Vector;
+import scala.collection.immutable.Vector$;
 
 /**
  * The idempotency keys a conversation remembers, with the seq each one was given.
@@ -17,18 +17,19 @@ import scala.collection.immutable.Queue$;
  * <p>Bounded two ways: a key is forgotten once it is older than the window, and beyond {@code maxKeys}
  * entries the oldest key is forgotten first. A forgotten key is accepted again as a new message. Persistent
  * (structurally shared) collections keep every update O(log n) while the state stays immutable, so a
- * snapshot taken of an older state is never changed underneath its serializer.
+ * snapshot taken of an older state is never changed underneath its serializer. The order is a Vector, not a
+ * Queue: an immutable Queue that is only appended to finds its head by walking all of it, every time.
  */
 public final class DedupWindow {
   /** One remembered key; {@code at} is the epoch millisecond of the event that used it. */
   public record Entry(String key, long seq, long at) implements CborSerializable {}
 
-  private static final DedupWindow EMPTY = new DedupWindow(emptyMap(), emptyQueue());
+  private static final DedupWindow EMPTY = new DedupWindow(emptyMap(), emptyVector());
 
   private final HashMap<String, Entry> byKey;
-  private final Queue<Entry> oldestFirst;
+  private final Vector<Entry> oldestFirst;
 
-  private DedupWindow(HashMap<String, Entry> byKey, Queue<Entry> oldestFirst) {
+  private DedupWindow(HashMap<String, Entry> byKey, Vector<Entry> oldestFirst) {
     this.byKey = byKey;
     this.oldestFirst = oldestFirst;
   }
@@ -75,12 +76,12 @@ public final class DedupWindow {
   }
 
   private DedupWindow put(Entry entry) {
-    return new DedupWindow(byKey.updated(entry.key(), entry), oldestFirst.enqueue(entry));
+    return new DedupWindow(byKey.updated(entry.key(), entry), append(oldestFirst, entry));
   }
 
   private DedupWindow evict(long notBefore, int maxKeys) {
     HashMap<String, Entry> keys = byKey;
-    Queue<Entry> queue = oldestFirst;
+    Vector<Entry> queue = oldestFirst;
     while (!queue.isEmpty()) {
       Entry oldest = queue.head();
       boolean superseded = !keys.get(oldest.key()).contains(oldest);
@@ -104,9 +105,15 @@ public final class DedupWindow {
     return (HashMap<String, Entry>) (HashMap<?, ?>) HashMap$.MODULE$.empty();
   }
 
+  // javac sees Vector.appended twice (Scala's mixin forwarder); :+ is the same operation
   @SuppressWarnings("unchecked")
-  private static Queue<Entry> emptyQueue() {
-    return (Queue<Entry>) (Queue<?>) Queue$.MODULE$.empty();
+  private static Vector<Entry> append(Vector<Entry> vector, Entry entry) {
+    return (Vector<Entry>) vector.$colon$plus(entry);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Vector<Entry> emptyVector() {
+    return (Vector<Entry>) (Vector<?>) Vector$.MODULE$.empty();
   }
 
   @Override

@@ -1,11 +1,17 @@
 package io.parley.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 
 /** The one place frames are mapped to and from JSON text. Thread-safe. */
 public final class FrameCodec {
@@ -13,16 +19,34 @@ public final class FrameCodec {
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      // a repeated member name is ambiguous (parsers differ on which one wins): the frame is malformed
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      // a field of the wrong JSON type is an error, never converted: "5" is not 5, 5.7 is not 5, 5 is not "5"
+      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .withCoercionConfig(LogicalType.Textual, config -> config
+          .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+          .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+          .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
       .build();
 
-  /** Decodes one client frame or throws {@link InvalidFrameException} with the code to report. */
+  /**
+   * Decodes one client frame or throws {@link InvalidFrameException} with the code to report. The text is
+   * parsed whole first, so that every syntax error, a non-object and anything after the object are
+   * {@code malformed_frame}, and only a well-formed object is bound to a frame.
+   */
   public ClientFrame decode(String text) {
+    JsonNode tree;
     try {
-      ClientFrame frame = mapper.readValue(text, ClientFrame.class);
-      if (frame == null) {
-        throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not a JSON object");
-      }
-      return frame;
+      tree = mapper.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not valid JSON");
+    }
+    if (tree == null || !tree.isObject()) {
+      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not a JSON object");
+    }
+    try {
+      return mapper.treeToValue(tree, ClientFrame.class);
     } catch (InvalidTypeIdException e) {
       String type = e.getTypeId();
       return rethrow(type == null
@@ -33,10 +57,9 @@ public final class FrameCodec {
         throw invalid;
       }
       throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields are invalid");
-    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
-      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
     } catch (JsonProcessingException e) {
-      throw new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame is not valid JSON");
+      // a mismatched type, a missing field, or a number too large for its field
+      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
     }
   }
 

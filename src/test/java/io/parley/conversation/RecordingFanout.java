@@ -1,0 +1,38 @@
+package io.parley.conversation;
+
+import io.parley.identity.DeviceAddress;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** Remembers everything a conversation hands to its fan-out, in order. */
+final class RecordingFanout implements ConversationFanout {
+  record Published(ConversationEvent event, List<String> audience) {}
+
+  record Present(String conversationId, List<String> members) {}
+
+  record TypingSent(String conversationId, DeviceAddress from, boolean active, List<String> audience) {}
+
+  final List<Published> published = new CopyOnWriteArrayList<>();
+  final List<Present> present = new CopyOnWriteArrayList<>();
+  final List<TypingSent> typing = new CopyOnWriteArrayList<>();
+
+  @Override
+  public void published(ConversationEvent event, Collection<String> audience) {
+    published.add(new Published(event, List.copyOf(audience)));
+  }
+
+  @Override
+  public void membersPresent(String conversationId, Collection<String> members) {
+    present.add(new Present(conversationId, List.copyOf(members)));
+  }
+
+  @Override
+  public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
+    typing.add(new TypingSent(conversationId, from, active, List.copyOf(audience)));
+  }
+
+  Published lastPublished() {
+    return published.get(published.size() - 1);
+  }
+}

@@ -1,0 +1,455 @@
+package io.parley.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class FrameCodecTest {
+  private static final String ALICE = "u_" + "a".repeat(22);
+  private static final String BOB = "u_" + "b".repeat(21) + "-";
+  private static final String CONV = "conv_0001";
+  private static final String KEY = "key-0001";
+
+  private final FrameCodec codec = new FrameCodec();
+  private final ObjectMapper plain = new ObjectMapper();
+
+  // ---- client frames that decode ----
+
+  @Test
+  void hello() {
+    assertThat(decode("""
+        {"type":"hello","token":"eyJ.token","device":3,"cursors":{"conv_0001":12,"conv_0002":0}}"""))
+        .isEqualTo(new ClientFrame.Hello("eyJ.token", 3, Map.of("conv_0001", 12L, "conv_0002", 0L)));
+  }
+
+  @Test
+  void helloWithoutCursorsResumesNothing() {
+    ClientFrame.Hello hello = (ClientFrame.Hello) decode("""
+        {"type":"hello","token":"eyJ.token","device":1}""");
+
+    assertThat(hello.cursors()).isEmpty();
+  }
+
+  @Test
+  void create() {
+    assertThat(decode("""
+        {"type":"create","requestId":"r1","conversationId":"conv_0001","participants":["%s","%s"]}"""
+        .formatted(ALICE, BOB)))
+        .isEqualTo(new ClientFrame.Create("r1", CONV, List.of(ALICE, BOB)));
+  }
+
+  @Test
+  void addMemberAndRemoveMember() {
+    assertThat(decode("""
+        {"type":"addMember","requestId":"r2","conversationId":"conv_0001","user":"%s"}""".formatted(BOB)))
+        .isEqualTo(new ClientFrame.AddMember("r2", CONV, BOB));
+    assertThat(decode("""
+        {"type":"removeMember","conversationId":"conv_0001","user":"%s"}""".formatted(BOB)))
+        .isEqualTo(new ClientFrame.RemoveMember(null, CONV, BOB));
+  }
+
+  @Test
+  void send() {
+    assertThat(decode("""
+        {"type":"send","conversationId":"conv_0001","idempotencyKey":"key-0001",
+         "envelopes":[{"user":"%s","device":1,"type":3,"body":"QUJD"},{"user":"%s","device":2,"type":2,"body":"REVG"}]}"""
+        .formatted(BOB, ALICE)))
+        .isEqualTo(new ClientFrame.Send(CONV, KEY, List.of(
+            new Envelope(BOB, 1, Envelope.PREKEY, "QUJD"), new Envelope(ALICE, 2, Envelope.WHISPER, "REVG"))));
+  }
+
+  @Test
+  void deliveryAckFetchAndTyping() {
+    assertThat(decode("""
+        {"type":"deliveryAck","conversationId":"conv_0001","seq":41}"""))
+        .isEqualTo(new ClientFrame.DeliveryAck(CONV, 41));
+    assertThat(decode("""
+        {"type":"fetch","requestId":"r3","conversationId":"conv_0001","fromSeq":5,"toSeq":9}"""))
+        .isEqualTo(new ClientFrame.Fetch("r3", CONV, 5, 9));
+    assertThat(decode("""
+        {"type":"typing","conversationId":"conv_0001","active":true}"""))
+        .isEqualTo(new ClientFrame.Typing(CONV, true));
+  }
+
+  @Test
+  void pingAndListConversations() {
+    assertThat(decode("{\"type\":\"ping\",\"nonce\":\"n-1\"}")).isEqualTo(new ClientFrame.Ping("n-1"));
+    assertThat(decode("{\"type\":\"ping\"}")).isEqualTo(new ClientFrame.Ping(null));
+    assertThat(decode("{\"type\":\"listConversations\",\"requestId\":\"r4\"}"))
+        .isEqualTo(new ClientFrame.ListConversations("r4"));
+    assertThat(decode("{\"type\":\"listConversations\"}")).isEqualTo(new ClientFrame.ListConversations(null));
+  }
+
+  @Test
+  void theTypeMayComeAfterTheFields() {
+    assertThat(decode("{\"seq\":7,\"conversationId\":\"conv_0001\",\"type\":\"deliveryAck\"}"))
+        .isEqualTo(new ClientFrame.DeliveryAck(CONV, 7));
+  }
+
+  @ParameterizedTest
+  @MethodSource("everyClientFrame")
+  void everyClientFrameSurvivesEncodeClientAndDecode(ClientFrame frame) {
+    assertThat(codec.decode(codec.encodeClient(frame))).isEqualTo(frame);
+  }
+
+  static Stream<ClientFrame> everyClientFrame() {
+    return Stream.of(
+        new ClientFrame.Hello("token", 127, Map.of(CONV, 3L)),
+        new ClientFrame.Create("r1", CONV, List.of(BOB)),
+        new ClientFrame.AddMember("r2", CONV, BOB),
+        new ClientFrame.RemoveMember("r3", CONV, BOB),
+        new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, "QQ=="))),
+        new ClientFrame.DeliveryAck(CONV, 1),
+        new ClientFrame.Fetch("r4", CONV, 1, 1),
+        new ClientFrame.Typing(CONV, false),
+        new ClientFrame.Ping("n"),
+        new ClientFrame.ListConversations(null));
+  }
+
+  @Test
+  void everyClientFrameTypeIsCovered() {
+    assertThat(everyClientFrame().map(frame -> frame.getClass().getName()).distinct())
+        .containsExactlyInAnyOrder(names(ClientFrame.class.getPermittedSubclasses()));
+  }
+
+  @Test
+  void unknownPropertiesAreIgnored() {
+    assertThat(decode("""
+        {"type":"ping","nonce":"n","future":{"nested":[1,2,{"x":null}]},"version":2}"""))
+        .isEqualTo(new ClientFrame.Ping("n"));
+    assertThat(decode("""
+        {"type":"send","conversationId":"conv_0001","idempotencyKey":"key-0001","hint":"x",
+         "envelopes":[{"user":"%s","device":1,"type":2,"body":"QQ==","padding":"...."}]}""".formatted(BOB)))
+        .isEqualTo(new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, "QQ=="))));
+  }
+
+  // ---- malformed_frame ----
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "", "   ", "{", "}", "{\"type\":\"ping\"", "{\"type\":\"ping\",}", "{type:\"ping\"}", "{'type':'ping'}",
+      "nope", "{\"type\":\"ping\"} // comment"})
+  void textThatIsNotJsonIsMalformed(String text) {
+    assertRejected(text, ErrorCode.MALFORMED_FRAME);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"[]", "[\"ping\",{}]", "[\"ping\"]", "\"x\"", "null", "1", "true"})
+  void jsonThatIsNotAnObjectIsMalformed(String text) {
+    assertRejected(text, ErrorCode.MALFORMED_FRAME);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"{}", "{\"type\":null}", "{\"nonce\":\"n\"}"})
+  void anObjectWithoutATypeIsMalformed(String text) {
+    assertRejected(text, ErrorCode.MALFORMED_FRAME);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"type\":\"ping\"} 1", "{\"type\":\"ping\"}{}", "{\"type\":\"ping\"} x", "{\"type\":\"ping\"}]",
+      "{\"type\":\"ping\"}{\"type\":\"ping\"}", "{\"type\":\"ping\"} null"})
+  void anythingAfterTheObjectIsMalformed(String text) {
+    assertRejected(text, ErrorCode.MALFORMED_FRAME);
+  }
+
+  @Test
+  void whitespaceAroundTheObjectIsFine() {
+    assertThat(decode(" \n{\"type\":\"ping\"}\r\n\t ")).isEqualTo(new ClientFrame.Ping(null));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"type\":\"ping\",\"type\":\"listConversations\"}",
+      "{\"type\":\"fetch\",\"conversationId\":\"conv_0001\",\"fromSeq\":1,\"toSeq\":2,\"fromSeq\":3}",
+      "{\"type\":\"ping\",\"x\":{\"a\":1,\"a\":2}}"})
+  void repeatedMemberNamesAreMalformed(String text) {
+    assertRejected(text, ErrorCode.MALFORMED_FRAME);
+  }
+
+  // ---- unknown_type ----
+
+  @ParameterizedTest
+  @ValueSource(strings = {"nope", "Ping", "PING", "welcome", "ack", ""})
+  void anUnknownTypeIsReportedAsSuch(String type) {
+    assertRejected("{\"type\":\"" + type + "\"}", ErrorCode.UNKNOWN_TYPE);
+  }
+
+  // ---- invalid_request: wrong JSON types ----
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"type\":\"typing\",\"conversationId\":\"conv_0001\",\"active\":\"true\"}",
+      "{\"type\":\"typing\",\"conversationId\":\"conv_0001\",\"active\":1}",
+      "{\"type\":\"typing\",\"conversationId\":12345678,\"active\":true}",
+      "{\"type\":\"typing\",\"conversationId\":[\"conv_0001\"],\"active\":true}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":\"5\"}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":5.7}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":5.0}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":true}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":null}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":{}}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":99999999999999999999999}",
+      "{\"type\":\"hello\",\"token\":\"t\",\"device\":\"1\"}",
+      "{\"type\":\"hello\",\"token\":42,\"device\":1}",
+      "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":[]}",
+      "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":{\"conv_0001\":\"3\"}}",
+      "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":{\"conv_0001\":null}}",
+      "{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":\"u_aaaaaaaaaaaaaaaaaaaaaa\"}",
+      "{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":[null]}",
+      "{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":[7]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":12345678,"
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":[null]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":{}}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":{}}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":\"2\",\"body\":\"QQ==\"}]}",
+      "{\"type\":\"ping\",\"nonce\":5}",
+      "{\"type\":\"listConversations\",\"requestId\":[1]}"})
+  void aFieldOfTheWrongTypeIsAnInvalidRequest(String text) {
+    assertRejected(text, ErrorCode.INVALID_REQUEST);
+  }
+
+  // ---- invalid_request: missing or out-of-range fields ----
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"type\":\"hello\",\"device\":1}",
+      "{\"type\":\"hello\",\"token\":\"  \",\"device\":1}",
+      "{\"type\":\"hello\",\"token\":\"t\"}",
+      "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":{\"conv_0001\":-1}}",
+      "{\"type\":\"create\",\"conversationId\":\"conv_0001\"}",
+      "{\"type\":\"create\",\"participants\":[]}",
+      "{\"type\":\"addMember\",\"conversationId\":\"conv_0001\"}",
+      "{\"type\":\"removeMember\",\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\"}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\"}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":[]}",
+      "{\"type\":\"send\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"\"}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":1,\"body\":\"QQ==\"}]}",
+      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"body\":\"QQ==\"}]}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\"}",
+      "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":0}",
+      "{\"type\":\"fetch\",\"conversationId\":\"conv_0001\",\"fromSeq\":1}",
+      "{\"type\":\"fetch\",\"conversationId\":\"conv_0001\",\"fromSeq\":0,\"toSeq\":3}",
+      "{\"type\":\"fetch\",\"conversationId\":\"conv_0001\",\"fromSeq\":4,\"toSeq\":3}",
+      "{\"type\":\"typing\",\"conversationId\":\"conv_0001\"}",
+      "{\"type\":\"typing\",\"active\":true}",
+      "{\"type\":\"listConversations\",\"requestId\":\"\"}",
+      "{\"type\":\"listConversations\",\"requestId\":\"has space\"}"})
+  void aMissingOrOutOfRangeFieldIsAnInvalidRequest(String text) {
+    assertRejected(text, ErrorCode.INVALID_REQUEST);
+  }
+
+  @Test
+  void aNonceIsAtMostSixtyFourCharacters() {
+    assertThat(decode("{\"type\":\"ping\",\"nonce\":\"" + "n".repeat(64) + "\"}")).isNotNull();
+    assertRejected("{\"type\":\"ping\",\"nonce\":\"" + "n".repeat(65) + "\"}", ErrorCode.INVALID_REQUEST);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"short", "conv-01", "conv 0001", "conv/0001", "conv.0001", "cönv_0001", ""})
+  void aBadConversationIdIsAnInvalidRequest(String conversationId) {
+    assertRejected("{\"type\":\"deliveryAck\",\"conversationId\":\"" + conversationId + "\",\"seq\":1}",
+        ErrorCode.INVALID_REQUEST);
+  }
+
+  @Test
+  void conversationIdsOfEightToSixtyFourCharactersAreFine() {
+    assertThat(decode("{\"type\":\"deliveryAck\",\"conversationId\":\"aZ09_-aZ\",\"seq\":1}")).isNotNull();
+    String longest = "c".repeat(64);
+    assertThat(decode("{\"type\":\"deliveryAck\",\"conversationId\":\"" + longest + "\",\"seq\":1}")).isNotNull();
+    assertRejected("{\"type\":\"deliveryAck\",\"conversationId\":\"" + longest + "c\",\"seq\":1}",
+        ErrorCode.INVALID_REQUEST);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"alice", "u_short", "u_aaaaaaaaaaaaaaaaaaaaaaa", "U_aaaaaaaaaaaaaaaaaaaaaa",
+      "u_aaaaaaaaaaaaaaaaaaaaa!", "x_aaaaaaaaaaaaaaaaaaaaaa", ""})
+  void aBadAccountIdIsAnInvalidRequest(String user) {
+    assertRejected("{\"type\":\"addMember\",\"conversationId\":\"conv_0001\",\"user\":\"" + user + "\"}",
+        ErrorCode.INVALID_REQUEST);
+    assertRejected("{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":[\"" + ALICE + "\",\""
+        + user + "\"]}", ErrorCode.INVALID_REQUEST);
+    assertRejected(sendTo(user, 1), ErrorCode.INVALID_REQUEST);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0", "-1", "128", "4294967297", "99999999999999999999999"})
+  void aDeviceOutOfRangeIsAnInvalidRequest(String device) {
+    assertRejected("{\"type\":\"hello\",\"token\":\"t\",\"device\":" + device + "}", ErrorCode.INVALID_REQUEST);
+    assertRejected(sendTo(BOB, device), ErrorCode.INVALID_REQUEST);
+  }
+
+  @Test
+  void devicesOneToOneHundredTwentySevenAreFine() {
+    assertThat(decode("{\"type\":\"hello\",\"token\":\"t\",\"device\":1}")).isNotNull();
+    assertThat(decode("{\"type\":\"hello\",\"token\":\"t\",\"device\":127}")).isNotNull();
+    assertThat(decode(sendTo(BOB, 127))).isNotNull();
+  }
+
+  // ---- invalid_idempotency_key ----
+
+  @ParameterizedTest
+  @ValueSource(strings = {"short", "seven77", "has space", "tab\tkey-01", "ключ-ключ-ключ", "key-0001\u007f", ""})
+  void aBadIdempotencyKeyIsReportedAsSuch(String key) {
+    assertRejected(sendWithKey("\"" + key.replace("\t", "\\t").replace("\u007f", "\\u007f") + "\""),
+        ErrorCode.INVALID_IDEMPOTENCY_KEY);
+  }
+
+  @Test
+  void idempotencyKeysOfEightToOneHundredTwentyEightPrintableCharactersAreFine() {
+    assertThat(decode(sendWithKey("\"!~#$%&()\""))).isNotNull();
+    assertThat(decode(sendWithKey("\"" + "k".repeat(128) + "\""))).isNotNull();
+    assertRejected(sendWithKey("\"" + "k".repeat(129) + "\""), ErrorCode.INVALID_IDEMPOTENCY_KEY);
+  }
+
+  @Test
+  void aMissingIdempotencyKeyIsReportedAsSuch() {
+    assertRejected(sendWithKey("null"), ErrorCode.INVALID_IDEMPOTENCY_KEY);
+    assertRejected("{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"envelopes\":[{\"user\":\"" + BOB
+        + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}", ErrorCode.INVALID_IDEMPOTENCY_KEY);
+  }
+
+  // ---- server frames ----
+
+  @ParameterizedTest
+  @MethodSource("everyServerFrame")
+  void everyServerFrameCarriesItsTypeAndNoNulls(ServerFrame frame, String type) throws Exception {
+    JsonNode json = plain.readTree(codec.encode(frame));
+
+    assertThat(json.isObject()).isTrue();
+    assertThat(json.path("type").asText()).isEqualTo(type);
+    assertNoNulls(json);
+  }
+
+  @ParameterizedTest
+  @MethodSource("everyServerFrame")
+  void everyServerFrameSurvivesEncodeAndDecodeServer(ServerFrame frame, String type) {
+    assertThat(codec.decodeServer(codec.encode(frame))).isEqualTo(frame);
+  }
+
+  static Stream<Arguments> everyServerFrame() {
+    return Stream.of(
+        args(new ServerFrame.Welcome(ALICE, 2, 25_000, 262_144), "welcome"),
+        args(new ServerFrame.Ack(CONV, KEY, 12, true), "ack"),
+        args(new ServerFrame.Message(CONV, 13, BOB, 1, 1_735_689_600_000L, new ServerFrame.Body(3, "QUJD")), "message"),
+        args(new ServerFrame.Message(CONV, 14, BOB, 1, 1_735_689_600_000L, null), "message"),
+        args(new ServerFrame.Member(CONV, 15, "added", BOB, ALICE, List.of(ALICE, BOB), 1_735_689_600_000L), "member"),
+        args(new ServerFrame.Created("r1", CONV, 1), "created"),
+        args(new ServerFrame.Created(null, CONV, 1), "created"),
+        args(new ServerFrame.Ok("r2", CONV, 16), "ok"),
+        args(new ServerFrame.Fetched("r3", CONV, 1, 16), "fetched"),
+        args(new ServerFrame.TypingNotice(CONV, BOB, 2, true), "typing"),
+        args(new ServerFrame.Pong("n-1"), "pong"),
+        args(new ServerFrame.Pong(null), "pong"),
+        args(new ServerFrame.Conversations("r4", List.of(new ServerFrame.Summary(CONV, 16, 12))), "conversations"),
+        args(new ServerFrame.Conversations(null, List.of()), "conversations"),
+        args(ServerFrame.Error.of(ErrorCode.NOT_PARTICIPANT, "not a participant"), "error"),
+        args(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, "try again").withRequest("r5", CONV, KEY), "error"),
+        args(new ServerFrame.Reconnect(1_500, "deploy"), "reconnect"),
+        args(new ServerFrame.Close(1012, "restarting"), "close"));
+  }
+
+  @Test
+  void everyServerFrameTypeIsCovered() {
+    assertThat(everyServerFrame().map(a -> a.get()[0].getClass().getName()).distinct())
+        .containsExactlyInAnyOrder(names(ServerFrame.class.getPermittedSubclasses()));
+  }
+
+  @Test
+  void aMessageWithoutEnvelopeLeavesTheFieldOut() throws Exception {
+    JsonNode json = plain.readTree(codec.encode(new ServerFrame.Message(CONV, 14, BOB, 1, 5, null)));
+
+    assertThat(json.has("envelope")).isFalse();
+    assertThat(json.path("seq").asLong()).isEqualTo(14);
+    assertThat(json.path("fromUser").asText()).isEqualTo(BOB);
+  }
+
+  @Test
+  void anErrorCarriesTheWireCodeAndWhetherToRetry() throws Exception {
+    JsonNode plainError = plain.readTree(codec.encode(ServerFrame.Error.of(ErrorCode.INVALID_ENVELOPE, "bad")));
+    JsonNode withRequest = plain.readTree(codec.encode(
+        ServerFrame.Error.of(ErrorCode.INTERNAL, "oops").withRequest("r1", CONV, null)));
+
+    assertThat(plainError.path("code").asText()).isEqualTo("invalid_envelope");
+    assertThat(plainError.path("retryable").asBoolean()).isFalse();
+    assertThat(plainError.has("requestId")).isFalse();
+    assertThat(withRequest.path("code").asText()).isEqualTo("internal");
+    assertThat(withRequest.path("retryable").asBoolean()).isTrue();
+    assertThat(withRequest.path("requestId").asText()).isEqualTo("r1");
+    assertThat(withRequest.path("conversationId").asText()).isEqualTo(CONV);
+    assertThat(withRequest.has("idempotencyKey")).isFalse();
+  }
+
+  @Test
+  void decodeServerRejectsWhatIsNotAServerFrame() {
+    assertThatThrownBy(() -> codec.decodeServer("{\"type\":\"ping\"}")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> codec.decodeServer("not json")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  // ---- error codes ----
+
+  @Test
+  void errorCodesHaveDistinctSnakeCaseWireNames() {
+    assertThat(Arrays.stream(ErrorCode.values()).map(ErrorCode::wire))
+        .doesNotHaveDuplicates()
+        .allMatch(wire -> wire.matches("[a-z]+(_[a-z]+)*"));
+    assertThat(Arrays.stream(ErrorCode.values()).filter(ErrorCode::retryable))
+        .containsExactlyInAnyOrder(ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL);
+  }
+
+  // ---- helpers ----
+
+  private ClientFrame decode(String text) {
+    return codec.decode(text);
+  }
+
+  private void assertRejected(String text, ErrorCode code) {
+    assertThatThrownBy(() -> codec.decode(text))
+        .as("decoding %s", text)
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> assertThat(e.code()).isEqualTo(code));
+  }
+
+  private static String sendTo(String user, Object device) {
+    return "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+        + "\"envelopes\":[{\"user\":\"" + user + "\",\"device\":" + device + ",\"type\":2,\"body\":\"QQ==\"}]}";
+  }
+
+  private static String sendWithKey(String keyJson) {
+    return "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":" + keyJson
+        + ",\"envelopes\":[{\"user\":\"" + BOB + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}";
+  }
+
+  private static String[] names(Class<?>[] classes) {
+    return Arrays.stream(classes).map(Class::getName).toArray(String[]::new);
+  }
+
+  private static Arguments args(ServerFrame frame, String type) {
+    return Arguments.of(frame, type);
+  }
+
+  private static void assertNoNulls(JsonNode node) {
+    assertThat(node.isNull()).as("a null in the encoded frame").isFalse();
+    node.elements().forEachRemaining(FrameCodecTest::assertNoNulls);
+  }
+}
