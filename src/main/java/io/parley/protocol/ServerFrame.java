@@ -3,6 +3,7 @@ package io.parley.protocol;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.parley.serialization.CborSerializable;
 import java.util.List;
 
 /** Frames the server sends over the WebSocket; see docs/protocol.md. */
@@ -23,7 +24,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.Close.class, name = "close")
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public sealed interface ServerFrame {
+public sealed interface ServerFrame extends CborSerializable {
 
   record Welcome(String user, int device, long heartbeatIntervalMs, int maxFrameBytes) implements ServerFrame {}
 
@@ -53,7 +54,8 @@ public sealed interface ServerFrame {
 
   record Conversations(String requestId, List<Summary> items) implements ServerFrame {}
 
-  record Summary(String conversationId, long lastSeq, long deliveredSeq) {}
+  /** A conversation the user is in; {@code fromSeq}: the first seq the user sees. */
+  record Summary(String conversationId, long fromSeq) {}
 
   record Error(String code, String message, boolean retryable, String requestId, String conversationId,
                String idempotencyKey) implements ServerFrame {

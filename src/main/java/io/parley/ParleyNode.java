@@ -1,0 +1,129 @@
+package io.parley;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.parley.auth.DevTokenIssuer;
+import io.parley.auth.TokenVerifier;
+import io.parley.cluster.ClusterFormation;
+import io.parley.cluster.NodeHealth;
+import io.parley.config.ParleySettings;
+import io.parley.conversation.Conversation;
+import io.parley.conversation.ConversationHistory;
+import io.parley.gateway.Connection;
+import io.parley.gateway.Connections;
+import io.parley.gateway.HttpEdge;
+import io.parley.identity.Accounts;
+import io.parley.identity.Pepper;
+import io.parley.inbox.Inbox;
+import io.parley.inbox.InboxFanout;
+import io.parley.protocol.FrameCodec;
+import io.parley.redis.RedisConnection;
+import io.parley.session.DeviceSession;
+import io.parley.store.MongoStore;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/** One Parley node, started in order: stores, the actor system, the entities, then the edge. */
+public final class ParleyNode {
+  public static final String READ_JOURNAL = "pekko-contrib-mongodb-persistence-readjournal";
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+  private final MongoStore store;
+
+  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, MongoStore store) {
+    this.system = system;
+    this.binding = binding;
+    this.store = store;
+  }
+
+  public static ParleyNode start(Config config) {
+    ParleySettings settings = ParleySettings.from(config);
+    Clock clock = Clock.systemUTC();
+
+    MongoStore store = MongoStore.start(settings.store());
+    RedisConnection redis;
+    try {
+      redis = RedisConnection.start(settings.redis());
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley",
+        store.journalConfig().withFallback(config));
+    system.getWhenTerminated().thenRun(() -> {
+      redis.close();
+      store.close();
+    });
+    try {
+      NodeHealth health = NodeHealth.get(system);
+      health.watchStore(store::isHealthy);
+      health.watchRedis(redis::isHealthy);
+      ClusterFormation.startManagement(system);
+      ClusterFormation.join(system, settings.cluster());
+
+      ClusterSharding sharding = ClusterSharding.get(system);
+      ConversationHistory history = new ConversationHistory(system, READ_JOURNAL);
+      Inbox.init(system, settings.session().maxDevicesPerUser(), clock);
+      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding));
+      DeviceSession.init(system, settings.session(), history);
+
+      var dataDir = settings.store().embedded().dataDir();
+      Optional<DevTokenIssuer> devTokens = settings.auth().devTokensEnabled()
+          ? Optional.of(DevTokenIssuer.loadOrCreate(dataDir, settings.auth(), clock))
+          : Optional.empty();
+      TokenVerifier verifier = TokenVerifier.create(settings.auth(), clock, devTokens.map(DevTokenIssuer::publicKeys));
+      Accounts accounts = new Accounts(store.database(), Pepper.loadOrCreate(settings.identity(), dataDir), clock);
+
+      ActorRef<Connections.Command> connections = system.systemActorOf(Connections.create(
+          new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec())),
+          "connections", org.apache.pekko.actor.typed.Props.empty());
+      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections)
+          .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      health.edgeReady(true);
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "parley-not-ready",
+          () -> {
+            health.edgeReady(false);
+            return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+          });
+      return new ParleyNode(system, binding, store);
+    } catch (Exception e) {
+      system.terminate();
+      throw new IllegalStateException("Parley node failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  public static ParleyNode start() {
+    return start(ConfigFactory.load());
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public InetSocketAddress httpAddress() {
+    return binding.localAddress();
+  }
+
+  public String mongoConnectionString() {
+    return store.connectionString();
+  }
+
+  /** Graceful stop through coordinated shutdown; returns when the node has stopped. */
+  public void stop(Duration timeout) {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("node did not stop within " + timeout, e);
+    }
+  }
+}

@@ -1,0 +1,476 @@
+package io.parley.gateway;
+
+import io.parley.auth.AuthException;
+import io.parley.auth.Principal;
+import io.parley.auth.TokenVerifier;
+import io.parley.config.ParleySettings.ProtocolSettings;
+import io.parley.config.ParleySettings.SessionSettings;
+import io.parley.conversation.Conversation;
+import io.parley.conversation.ConversationEvent;
+import io.parley.conversation.ConversationHistory;
+import io.parley.conversation.SealedEnvelope;
+import io.parley.identity.DeviceAddress;
+import io.parley.inbox.Inbox;
+import io.parley.protocol.ClientFrame;
+import io.parley.protocol.Envelope;
+import io.parley.protocol.ErrorCode;
+import io.parley.protocol.FrameCodec;
+import io.parley.protocol.InvalidFrameException;
+import io.parley.protocol.ServerFrame;
+import io.parley.session.DeviceOutbound;
+import io.parley.session.DeviceSession;
+import io.parley.session.EventFrames;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.japi.function.Function2;
+
+/**
+ * One client WebSocket: decodes frames, authenticates the hello, binds the device session and turns
+ * requests into commands for conversations. Outbound frames go through {@link Outbound}, which bounds
+ * what a slow client can make the server hold.
+ */
+public final class Connection extends AbstractBehavior<Connection.Command> {
+
+  public sealed interface Command {}
+
+  /** The inbound stream is ready; {@code ackTo} asks it for the next frame. */
+  public record StreamStarted(ActorRef<StreamAck> ackTo) implements Command {}
+
+  public record Inbound(ActorRef<StreamAck> ackTo, WebSocketFlow.InboundFrame frame) implements Command {}
+
+  public enum StreamEnded implements Command { INSTANCE }
+
+  public record StreamFailed(Throwable cause) implements Command {}
+
+  /** The node is shutting down: ask the client to reconnect elsewhere. */
+  public record Shutdown(Duration retryAfter) implements Command {}
+
+  public enum StreamAck { INSTANCE }
+
+  private record FromSession(DeviceOutbound message) implements Command {}
+
+  private enum HelloTimeout implements Command { INSTANCE }
+
+  private enum AttachTimeout implements Command { INSTANCE }
+
+  private enum KeepAliveTick implements Command { INSTANCE }
+
+  private record SessionGone() implements Command {}
+
+  private record HelloChecked(ClientFrame.Hello hello, Principal principal, Inbox.Registration registration,
+                              Throwable failure) implements Command {}
+
+  /** A request finished: the frames to send (possibly none). */
+  private record Answered(List<ServerFrame> frames) implements Command {}
+
+  /** Close codes; see docs/protocol.md. */
+  public static final int CLOSE_REPLACED = 4000;
+  public static final int CLOSE_HELLO_TIMEOUT = 4001;
+  public static final int CLOSE_UNAUTHORIZED = 4003;
+  public static final int CLOSE_TOO_MANY_DEVICES = 4004;
+  public static final int CLOSE_TOO_SLOW = 4008;
+  public static final int CLOSE_SESSION_MOVED = 4009;
+  public static final int CLOSE_SERVICE_RESTART = 1012;
+
+  private static final int MAX_PENDING_REQUESTS = 64;
+  private static final Duration KEEP_ALIVE_EVERY = Duration.ofSeconds(60);
+
+  /** Everything a connection needs from its node. */
+  public record Deps(TokenVerifier verifier, ClusterSharding sharding, ConversationHistory history,
+                     SessionSettings session, ProtocolSettings protocol, FrameCodec codec) {}
+
+  public static Behavior<Command> create(Deps deps, Outbound outbound) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Connection(ctx, timers, deps, outbound)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final Deps deps;
+  private final Outbound outbound;
+  private final ActorRef<DeviceOutbound> sessionInbox;
+  private final ArrayDeque<ActorRef<StreamAck>> heldAcks = new ArrayDeque<>();
+  private DeviceAddress device;
+  private boolean helloInProgress;
+  private boolean attached;
+  private boolean closing;
+  private int pending;
+
+  private Connection(ActorContext<Command> ctx, TimerScheduler<Command> timers, Deps deps, Outbound outbound) {
+    super(ctx);
+    this.timers = timers;
+    this.deps = deps;
+    this.outbound = outbound;
+    this.sessionInbox = ctx.messageAdapter(DeviceOutbound.class, FromSession::new);
+    timers.startSingleTimer(HelloTimeout.INSTANCE, deps.session().helloTimeout());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(StreamStarted.class, msg -> release(msg.ackTo()))
+        .onMessage(Inbound.class, this::onInbound)
+        .onMessage(HelloChecked.class, this::onHelloChecked)
+        .onMessage(Answered.class, this::onAnswered)
+        .onMessage(FromSession.class, msg -> onSession(msg.message()))
+        .onMessage(HelloTimeout.class, msg -> onHelloTimeout())
+        .onMessage(AttachTimeout.class, msg -> onAttachTimeout())
+        .onMessage(KeepAliveTick.class, msg -> keepAlive())
+        .onMessage(SessionGone.class, msg -> endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_moved"),
+            CLOSE_SESSION_MOVED, "session_moved"))
+        .onMessage(Shutdown.class, msg -> endWith(
+            new ServerFrame.Reconnect(msg.retryAfter().toMillis() + jitter(0, 1000), "server_restart"),
+            CLOSE_SERVICE_RESTART, "service_restart"))
+        .onMessageEquals(StreamEnded.INSTANCE, this::onStreamEnded)
+        .onMessage(StreamFailed.class, msg -> onStreamEnded())
+        .build();
+  }
+
+  // ---- inbound ----
+
+  private Behavior<Command> onInbound(Inbound msg) {
+    if (closing) {
+      return release(msg.ackTo());
+    }
+    WebSocketFlow.InboundFrame frame = msg.frame();
+    if (frame instanceof WebSocketFlow.TooLarge) {
+      send(error(ErrorCode.FRAME_TOO_LARGE, "frames are at most " + deps.protocol().maxFrameBytes() + " bytes"));
+    } else if (frame instanceof WebSocketFlow.Binary) {
+      send(error(ErrorCode.BINARY_NOT_SUPPORTED, "frames are JSON text"));
+    } else {
+      handleText(((WebSocketFlow.Text) frame).text());
+    }
+    return pending >= MAX_PENDING_REQUESTS ? hold(msg.ackTo()) : release(msg.ackTo());
+  }
+
+  private void handleText(String text) {
+    ClientFrame frame;
+    try {
+      frame = deps.codec().decode(text);
+    } catch (InvalidFrameException e) {
+      send(error(e.code(), e.getMessage()));
+      return;
+    }
+    if (frame instanceof ClientFrame.Hello hello) {
+      onHello(hello);
+    } else if (frame instanceof ClientFrame.Ping ping) {
+      send(new ServerFrame.Pong(ping.nonce()));
+    } else if (device == null) {
+      send(error(ErrorCode.HELLO_REQUIRED, "say hello first"));
+    } else {
+      onRequest(frame);
+    }
+  }
+
+  private void onHello(ClientFrame.Hello hello) {
+    if (device != null || helloInProgress) {
+      send(error(ErrorCode.ALREADY_AUTHENTICATED, "hello was already received"));
+      return;
+    }
+    Principal principal;
+    try {
+      principal = deps.verifier().verify(hello.token());
+    } catch (AuthException e) {
+      ErrorCode code = switch (e.reason()) {
+        case MISSING -> ErrorCode.UNAUTHENTICATED;
+        case EXPIRED -> ErrorCode.TOKEN_EXPIRED;
+        case INVALID -> ErrorCode.TOKEN_INVALID;
+      };
+      endWith(error(code, e.getMessage()), CLOSE_UNAUTHORIZED, "unauthorized");
+      return;
+    }
+    helloInProgress = true;
+    EntityRef<Inbox.Command> inbox = deps.sharding().entityRefFor(Inbox.ENTITY_KEY, principal.accountId());
+    getContext().ask(Inbox.Registration.class, inbox, deps.session().askTimeout(),
+        replyTo -> new Inbox.RegisterDevice(hello.device(), replyTo),
+        (registration, failure) -> new HelloChecked(hello, principal, registration, failure));
+  }
+
+  private Behavior<Command> onHelloChecked(HelloChecked checked) {
+    helloInProgress = false;
+    if (closing) {
+      return this;
+    }
+    if (checked.failure() != null) {
+      return endWith(error(ErrorCode.UNAVAILABLE, "could not register the device, try again"),
+          CLOSE_SESSION_MOVED, "unavailable");
+    }
+    if (checked.registration() instanceof Inbox.TooManyDevices tooMany) {
+      return endWith(error(ErrorCode.TOO_MANY_DEVICES, "at most " + tooMany.limit() + " devices per user"),
+          CLOSE_TOO_MANY_DEVICES, "too_many_devices");
+    }
+    timers.cancel(HelloTimeout.INSTANCE);
+    device = new DeviceAddress(checked.principal().accountId(), checked.hello().device());
+    session().tell(new DeviceSession.Bind(sessionInbox, checked.hello().cursors()));
+    timers.startSingleTimer(AttachTimeout.INSTANCE, deps.session().askTimeout());
+    return this;
+  }
+
+  private void onRequest(ClientFrame frame) {
+    if (frame instanceof ClientFrame.Send send) {
+      onSend(send);
+    } else if (frame instanceof ClientFrame.DeliveryAck ack) {
+      session().tell(new DeviceSession.Acked(sessionInbox, ack.conversationId(), ack.seq()));
+    } else if (frame instanceof ClientFrame.Create create) {
+      askConversation(create.conversationId(),
+          replyTo -> new Conversation.Create(device.user(), create.participants(), replyTo),
+          accepted -> new ServerFrame.Created(create.requestId(), create.conversationId(), accepted.seq()),
+          create.requestId(), null);
+    } else if (frame instanceof ClientFrame.AddMember add) {
+      askConversation(add.conversationId(),
+          replyTo -> new Conversation.AddMember(device.user(), add.user(), replyTo),
+          accepted -> new ServerFrame.Ok(add.requestId(), add.conversationId(), accepted.seq()),
+          add.requestId(), null);
+    } else if (frame instanceof ClientFrame.RemoveMember remove) {
+      askConversation(remove.conversationId(),
+          replyTo -> new Conversation.RemoveMember(device.user(), remove.user(), replyTo),
+          accepted -> new ServerFrame.Ok(remove.requestId(), remove.conversationId(), accepted.seq()),
+          remove.requestId(), null);
+    } else if (frame instanceof ClientFrame.Fetch fetch) {
+      onFetch(fetch);
+    } else if (frame instanceof ClientFrame.Typing typing) {
+      conversation(typing.conversationId()).tell(new Conversation.Typing(device, typing.active()));
+    } else if (frame instanceof ClientFrame.ListConversations list) {
+      onListConversations(list);
+    }
+  }
+
+  private void onSend(ClientFrame.Send send) {
+    List<SealedEnvelope> envelopes;
+    try {
+      envelopes = seal(send.envelopes());
+    } catch (InvalidFrameException e) {
+      send(error(e.code(), e.getMessage()).withRequest(null, send.conversationId(), send.idempotencyKey()));
+      return;
+    }
+    askConversation(send.conversationId(),
+        replyTo -> new Conversation.Post(device, send.idempotencyKey(), envelopes, replyTo),
+        accepted -> new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
+            accepted.duplicate()),
+        null, send.idempotencyKey());
+  }
+
+  private List<SealedEnvelope> seal(List<Envelope> envelopes) {
+    if (envelopes.size() > deps.protocol().maxEnvelopes()) {
+      throw new InvalidFrameException(ErrorCode.PAYLOAD_TOO_LARGE,
+          "at most " + deps.protocol().maxEnvelopes() + " envelopes per message");
+    }
+    List<SealedEnvelope> sealed = new ArrayList<>(envelopes.size());
+    for (Envelope envelope : envelopes) {
+      byte[] body;
+      try {
+        body = Base64.getDecoder().decode(envelope.body());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidFrameException(ErrorCode.INVALID_ENVELOPE, "envelope body is not base64");
+      }
+      if (body.length > deps.protocol().maxEnvelopeBytes()) {
+        throw new InvalidFrameException(ErrorCode.PAYLOAD_TOO_LARGE,
+            "an envelope is at most " + deps.protocol().maxEnvelopeBytes() + " bytes");
+      }
+      sealed.add(new SealedEnvelope(envelope.user(), envelope.device(), envelope.type(), body));
+    }
+    return List.copyOf(sealed);
+  }
+
+  private void onFetch(ClientFrame.Fetch fetch) {
+    long span = fetch.toSeq() - fetch.fromSeq() + 1;
+    if (span > deps.protocol().maxFetchRange()) {
+      send(error(ErrorCode.RANGE_TOO_LARGE, "fetch at most " + deps.protocol().maxFetchRange() + " seqs at once")
+          .withRequest(fetch.requestId(), fetch.conversationId(), null));
+      return;
+    }
+    DeviceAddress me = device;
+    CompletionStage<List<ServerFrame>> answer = conversation(fetch.conversationId())
+        .<Conversation.Reply>ask(replyTo -> new Conversation.GetInfo(me.user(), replyTo), deps.session().askTimeout())
+        .thenCompose(reply -> {
+          if (reply instanceof Conversation.Rejected rejected) {
+            return java.util.concurrent.CompletableFuture.completedFuture(List.<ServerFrame>of(
+                rejectedFrame(rejected, fetch.requestId(), fetch.conversationId(), null)));
+          }
+          long lastSeq = ((Conversation.Info) reply).lastSeq();
+          return deps.history().read(fetch.conversationId(), fetch.fromSeq(), Math.min(fetch.toSeq(), lastSeq),
+                  (int) span)
+              .thenApply(events -> {
+                List<ServerFrame> frames = new ArrayList<>(events.size() + 1);
+                for (ConversationEvent event : events) {
+                  frames.add(EventFrames.forDevice(event, me));
+                }
+                frames.add(new ServerFrame.Fetched(fetch.requestId(), fetch.conversationId(), fetch.fromSeq(),
+                    fetch.toSeq()));
+                return frames;
+              });
+        });
+    answerWith(answer, fetch.requestId(), fetch.conversationId(), null);
+  }
+
+  private void onListConversations(ClientFrame.ListConversations list) {
+    CompletionStage<List<ServerFrame>> answer = deps.sharding().entityRefFor(Inbox.ENTITY_KEY, device.user())
+        .<Inbox.Conversations>ask(Inbox.ListConversations::new, deps.session().askTimeout())
+        .thenApply(conversations -> List.of(new ServerFrame.Conversations(list.requestId(),
+            conversations.joinedAt().entrySet().stream()
+                .map(e -> new ServerFrame.Summary(e.getKey(), e.getValue()))
+                .sorted(java.util.Comparator.comparing(ServerFrame.Summary::conversationId))
+                .toList())));
+    answerWith(answer, list.requestId(), null, null);
+  }
+
+  private void askConversation(String conversationId,
+      Function<ActorRef<Conversation.Reply>, Conversation.Command> command,
+      Function<Conversation.Accepted, ServerFrame> onAccepted, String requestId, String idempotencyKey) {
+    CompletionStage<List<ServerFrame>> answer = conversation(conversationId)
+        .<Conversation.Reply>ask(command::apply, deps.session().askTimeout())
+        .thenApply(reply -> List.of(reply instanceof Conversation.Accepted accepted
+            ? onAccepted.apply(accepted)
+            : rejectedFrame((Conversation.Rejected) reply, requestId, conversationId, idempotencyKey)));
+    answerWith(answer, requestId, conversationId, idempotencyKey);
+  }
+
+  private void answerWith(CompletionStage<List<ServerFrame>> answer, String requestId, String conversationId,
+                          String idempotencyKey) {
+    pending++;
+    getContext().pipeToSelf(answer, (frames, failure) -> new Answered(frames != null ? frames : List.of(
+        error(ErrorCode.UNAVAILABLE, "the request timed out, retry it")
+            .withRequest(requestId, conversationId, idempotencyKey))));
+  }
+
+  private Behavior<Command> onAnswered(Answered answered) {
+    pending--;
+    answered.frames().forEach(this::send);
+    while (pending < MAX_PENDING_REQUESTS && !heldAcks.isEmpty()) {
+      heldAcks.poll().tell(StreamAck.INSTANCE);
+    }
+    return this;
+  }
+
+  // ---- from the session ----
+
+  private Behavior<Command> onSession(DeviceOutbound message) {
+    if (message instanceof DeviceOutbound.Attached attached) {
+      if (!this.attached) {
+        this.attached = true;
+        timers.cancel(AttachTimeout.INSTANCE);
+        getContext().watchWith(attached.session(), new SessionGone());
+        timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, KEEP_ALIVE_EVERY);
+        send(new ServerFrame.Welcome(device.user(), device.device(), WebSocketFlow.HEARTBEAT.toMillis(),
+            deps.protocol().maxFrameBytes()));
+      }
+      return this;
+    }
+    if (message instanceof DeviceOutbound.Push push) {
+      if (attached) {
+        send(push.frame());
+      }
+      return this;
+    }
+    if (message instanceof DeviceOutbound.Displaced) {
+      device = null; // the new connection owns the session now: do not unbind it
+      return endWith(null, CLOSE_REPLACED, "session_replaced");
+    }
+    return endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_moved"), CLOSE_SESSION_MOVED,
+        "session_moved");
+  }
+
+  // ---- lifecycle ----
+
+  private Behavior<Command> onHelloTimeout() {
+    if (device == null) {
+      return endWith(error(ErrorCode.HELLO_REQUIRED, "no hello within " + deps.session().helloTimeout().toSeconds()
+          + " s"), CLOSE_HELLO_TIMEOUT, "hello_timeout");
+    }
+    return this;
+  }
+
+  private Behavior<Command> onAttachTimeout() {
+    if (!attached) {
+      return endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_unavailable"), CLOSE_SESSION_MOVED,
+          "session_unavailable");
+    }
+    return this;
+  }
+
+  private Behavior<Command> keepAlive() {
+    if (device != null) {
+      session().tell(new DeviceSession.KeepAlive(sessionInbox));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStreamEnded() {
+    if (device != null && attached) {
+      session().tell(new DeviceSession.Unbind(sessionInbox));
+    }
+    return Behaviors.stopped();
+  }
+
+  /** Sends {@code last} (if any), then the close frame, then completes the socket. */
+  private Behavior<Command> endWith(ServerFrame last, int closeCode, String reason) {
+    if (closing) {
+      return this;
+    }
+    closing = true;
+    if (last != null) {
+      outbound.offerFinal(deps.codec().encode(last));
+    }
+    outbound.offerFinal(deps.codec().encode(new ServerFrame.Close(closeCode, reason)));
+    outbound.complete();
+    while (!heldAcks.isEmpty()) {
+      heldAcks.poll().tell(StreamAck.INSTANCE);
+    }
+    return this;
+  }
+
+  private void send(ServerFrame frame) {
+    if (closing) {
+      return;
+    }
+    if (!outbound.offer(deps.codec().encode(frame))) {
+      endWith(error(ErrorCode.TOO_SLOW, "client is too far behind; resume from your cursors"),
+          CLOSE_TOO_SLOW, "too_slow");
+    }
+  }
+
+  private Behavior<Command> hold(ActorRef<StreamAck> ackTo) {
+    heldAcks.add(ackTo);
+    return this;
+  }
+
+  private Behavior<Command> release(ActorRef<StreamAck> ackTo) {
+    ackTo.tell(StreamAck.INSTANCE);
+    return this;
+  }
+
+  private EntityRef<DeviceSession.Command> session() {
+    return deps.sharding().entityRefFor(DeviceSession.ENTITY_KEY, device.entityId());
+  }
+
+  private EntityRef<Conversation.Command> conversation(String id) {
+    return deps.sharding().entityRefFor(Conversation.ENTITY_KEY, id);
+  }
+
+  private static ServerFrame.Error error(ErrorCode code, String message) {
+    return ServerFrame.Error.of(code, message);
+  }
+
+  private static ServerFrame rejectedFrame(Conversation.Rejected rejected, String requestId, String conversationId,
+                                           String idempotencyKey) {
+    return error(rejected.code(), rejected.message()).withRequest(requestId, conversationId, idempotencyKey);
+  }
+
+  private static long jitter(long min, long max) {
+    return ThreadLocalRandom.current().nextLong(min, max + 1);
+  }
+}

@@ -1,0 +1,156 @@
+package io.parley.gateway;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.parley.auth.AuthException;
+import io.parley.auth.DevTokenIssuer;
+import io.parley.auth.Principal;
+import io.parley.auth.TokenVerifier;
+import io.parley.config.ParleySettings;
+import io.parley.identity.Accounts;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+/**
+ * The node's public HTTP edge: the WebSocket endpoint, account lookup and, in the embedded profile only,
+ * the dev token endpoint. Every endpoint authenticates: the WebSocket through its hello frame, the rest
+ * through a bearer token.
+ */
+public final class HttpEdge extends AllDirectives {
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+  private final ActorSystem<?> system;
+  private final ParleySettings settings;
+  private final TokenVerifier verifier;
+  private final Optional<DevTokenIssuer> devTokens;
+  private final Accounts accounts;
+  private final ActorRef<Connections.Command> connections;
+  private final Executor blocking;
+
+  private HttpEdge(ActorSystem<?> system, ParleySettings settings, TokenVerifier verifier,
+                   Optional<DevTokenIssuer> devTokens, Accounts accounts, ActorRef<Connections.Command> connections) {
+    this.system = system;
+    this.settings = settings;
+    this.verifier = verifier;
+    this.devTokens = devTokens;
+    this.accounts = accounts;
+    this.connections = connections;
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  /** Binds the edge and registers its part in coordinated shutdown. */
+  public static CompletionStage<ServerBinding> start(ActorSystem<?> system, ParleySettings settings,
+      TokenVerifier verifier, Optional<DevTokenIssuer> devTokens, Accounts accounts,
+      ActorRef<Connections.Command> connections) {
+    HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections);
+    return Http.get(system).newServerAt(settings.http().host(), settings.http().port())
+        .bind(edge.routes())
+        .thenApply(binding -> {
+          edge.registerShutdown(binding);
+          return binding;
+        });
+  }
+
+  Route routes() {
+    return concat(
+        path(segment("v1").slash("ws"), () -> get(() -> handleWebSocketMessages(WebSocketFlow.create(system,
+            connections, settings.protocol().maxFrameBytes(), settings.session().outboundBuffer())))),
+        path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
+            parameter("handle", this::lookup)))),
+        path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
+            .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
+            .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
+  }
+
+  private Route lookup(String handle) {
+    return onSuccess(CompletableFuture.supplyAsync(() -> safely(() -> accounts.lookup(handle)), blocking),
+        result -> result.<Route>map(found -> found
+                .map(id -> json(StatusCodes.OK, Map.of("accountId", id)))
+                .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "unknown_handle"))))
+            .orElseGet(() -> json(StatusCodes.BAD_REQUEST, Map.of("error", "invalid_handle"))));
+  }
+
+  private Route issueDevToken(DevTokenIssuer issuer, String body) {
+    String handle;
+    try {
+      handle = JSON.readTree(body).path("handle").asText("");
+    } catch (Exception e) {
+      return json(StatusCodes.BAD_REQUEST, Map.of("error", "malformed_json"));
+    }
+    return onSuccess(CompletableFuture.supplyAsync(() -> safely(() -> accounts.accountIdFor(handle)), blocking),
+        result -> result
+            .map(accountId -> json(StatusCodes.OK, Map.of("accountId", accountId, "token", issuer.issue(accountId))))
+            .orElseGet(() -> json(StatusCodes.BAD_REQUEST, Map.of("error", "invalid_handle"))));
+  }
+
+  private Route authenticated(Function<Principal, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+          .map(h -> h.substring(7).trim()).orElse("");
+      try {
+        return inner.apply(verifier.verify(token));
+      } catch (AuthException e) {
+        return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley")),
+            () -> json(StatusCodes.UNAUTHORIZED, Map.of("error", switch (e.reason()) {
+              case MISSING -> "unauthenticated";
+              case EXPIRED -> "token_expired";
+              case INVALID -> "token_invalid";
+            })));
+      }
+    });
+  }
+
+  private Route json(StatusCode status, Map<String, ?> body) {
+    try {
+      return complete(HttpResponse.create().withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Runs an account operation; an invalid handle becomes an empty result. */
+  private static <T> Optional<T> safely(java.util.function.Supplier<T> operation) {
+    try {
+      return Optional.of(operation.get());
+    } catch (IllegalArgumentException invalidHandle) {
+      return Optional.empty();
+    }
+  }
+
+  private void registerShutdown(ServerBinding binding) {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-stop-accepting", () -> binding.unbind());
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "parley-reconnect-clients", () ->
+        AskPattern.<Connections.Command, Integer>ask(connections,
+                replyTo -> new Connections.ShutdownAll(Duration.ofMillis(500), replyTo),
+                Duration.ofSeconds(5), system.scheduler())
+            .thenCompose(told -> binding.terminate(Duration.ofSeconds(5)))
+            .thenApply(terminated -> Done.getInstance()));
+  }
+}

@@ -1,0 +1,34 @@
+package io.parley.inbox;
+
+import io.parley.conversation.ConversationEvent;
+import io.parley.conversation.ConversationFanout;
+import io.parley.identity.DeviceAddress;
+import java.util.Collection;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/** Fans conversation events out to the inbox of every user in the audience. */
+public final class InboxFanout implements ConversationFanout {
+  private final ClusterSharding sharding;
+
+  public InboxFanout(ClusterSharding sharding) {
+    this.sharding = sharding;
+  }
+
+  @Override
+  public void published(ConversationEvent event, Collection<String> audience) {
+    Inbox.Deliver deliver = new Inbox.Deliver(event);
+    audience.forEach(user -> sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(deliver));
+  }
+
+  @Override
+  public void membersPresent(String conversationId, Collection<String> members) {
+    Inbox.MemberOf memberOf = new Inbox.MemberOf(conversationId);
+    members.forEach(user -> sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(memberOf));
+  }
+
+  @Override
+  public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
+    Inbox.Typing typing = new Inbox.Typing(conversationId, from, active);
+    audience.forEach(user -> sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(typing));
+  }
+}

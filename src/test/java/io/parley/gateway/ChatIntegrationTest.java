@@ -1,0 +1,198 @@
+package io.parley.gateway;
+
+import static io.parley.testing.Chat.connect;
+import static io.parley.testing.Chat.newConversationId;
+import static io.parley.testing.Chat.newKey;
+import static io.parley.testing.Chat.send;
+import static io.parley.testing.Chat.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.parley.ParleyNode;
+import io.parley.protocol.ClientFrame;
+import io.parley.protocol.ServerFrame;
+import io.parley.testing.DevAccounts;
+import io.parley.testing.DevAccounts.Account;
+import io.parley.testing.TestNode;
+import io.parley.testing.WsClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** WebSocket clients chat through a running node on the embedded stores. */
+class ChatIntegrationTest {
+  @TempDir
+  static Path dataDir;
+  static ParleyNode node;
+  static int port;
+
+  @BeforeAll
+  static void startNode() {
+    node = TestNode.start(dataDir);
+    port = node.httpAddress().getPort();
+  }
+
+  @AfterAll
+  static void stopNode() {
+    TestNode.stop(node);
+  }
+
+  private static String createConversation(WsClient creator, Account... others) {
+    String id = newConversationId();
+    creator.send(new ClientFrame.Create("r1", id,
+        java.util.Arrays.stream(others).map(Account::accountId).toList()));
+    ServerFrame.Created created = creator.await(ServerFrame.Created.class, c -> c.conversationId().equals(id));
+    assertThat(created.seq()).isEqualTo(1);
+    return id;
+  }
+
+  @Test
+  void twoClientsChatInOrderWithGapFreeSeqs() {
+    Account alice = DevAccounts.login(port, "alice-chat");
+    Account bob = DevAccounts.login(port, "bob-chat");
+    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+      String id = createConversation(a, bob);
+      ServerFrame.Member created = b.next(ServerFrame.Member.class);
+      assertThat(created.change()).isEqualTo("created");
+      assertThat(created.participants()).containsExactly(alice.accountId(), bob.accountId());
+
+      for (int i = 1; i <= 20; i++) {
+        a.send(send(id, newKey(), bob, "hello " + i));
+      }
+      List<Long> ackSeqs = new ArrayList<>();
+      for (int i = 1; i <= 20; i++) {
+        ackSeqs.add(a.await(ServerFrame.Ack.class, x -> true).seq());
+      }
+      assertThat(ackSeqs).containsExactlyInAnyOrderElementsOf(
+          java.util.stream.LongStream.rangeClosed(2, 21).boxed().toList());
+
+      for (int i = 1; i <= 20; i++) {
+        ServerFrame.Message message = b.next(ServerFrame.Message.class);
+        assertThat(message.seq()).isEqualTo(i + 1);
+        assertThat(message.fromUser()).isEqualTo(alice.accountId());
+        assertThat(text(message)).isEqualTo("hello " + i);
+      }
+    }
+  }
+
+  @Test
+  void aRepeatedIdempotencyKeyIsAcknowledgedWithTheOriginalSeqAndDeliveredOnce() {
+    Account alice = DevAccounts.login(port, "alice-dup");
+    Account bob = DevAccounts.login(port, "bob-dup");
+    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+      String id = createConversation(a, bob);
+      b.next(ServerFrame.Member.class);
+      String key = newKey();
+      a.send(send(id, key, bob, "once"));
+      ServerFrame.Ack first = a.next(ServerFrame.Ack.class);
+      a.send(send(id, key, bob, "once"));
+      ServerFrame.Ack second = a.next(ServerFrame.Ack.class);
+
+      assertThat(first.duplicate()).isFalse();
+      assertThat(second.duplicate()).isTrue();
+      assertThat(second.seq()).isEqualTo(first.seq());
+      assertThat(b.next(ServerFrame.Message.class).seq()).isEqualTo(first.seq());
+      a.send(send(id, newKey(), bob, "next"));
+      assertThat(b.next(ServerFrame.Message.class).seq()).isEqualTo(first.seq() + 1);
+    }
+  }
+
+  @Test
+  void aDisconnectedDeviceResumesFromItsCursorWithNothingMissingOrRepeated() {
+    Account alice = DevAccounts.login(port, "alice-resume");
+    Account bob = DevAccounts.login(port, "bob-resume");
+    String id;
+    long lastSeen;
+    try (WsClient a = connect(port, alice)) {
+      try (WsClient b = connect(port, bob)) {
+        id = createConversation(a, bob);
+        lastSeen = b.next(ServerFrame.Member.class).seq();
+        a.send(send(id, newKey(), bob, "while online"));
+        lastSeen = b.next(ServerFrame.Message.class).seq();
+      }
+      for (int i = 0; i < 5; i++) {
+        a.send(send(id, newKey(), bob, "offline " + i));
+        a.next(ServerFrame.Ack.class);
+      }
+    }
+    try (WsClient b = connect(port, bob, 1, Map.of(id, lastSeen))) {
+      List<String> texts = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        ServerFrame.Message message = b.next(ServerFrame.Message.class);
+        assertThat(message.seq()).isEqualTo(lastSeen + 1 + i);
+        texts.add(text(message));
+      }
+      assertThat(texts).containsExactly("offline 0", "offline 1", "offline 2", "offline 3", "offline 4");
+      assertThat(b.poll(Duration.ofMillis(300))).isNull();
+    }
+  }
+
+  @Test
+  void acknowledgedCursorsArePersistedSoAResumeWithoutCursorsGetsOnlyWhatIsMissing() {
+    Account alice = DevAccounts.login(port, "alice-cursor");
+    Account bob = DevAccounts.login(port, "bob-cursor");
+    String id;
+    try (WsClient a = connect(port, alice)) {
+      try (WsClient b = connect(port, bob)) {
+        id = createConversation(a, bob);
+        b.next(ServerFrame.Member.class);
+        a.send(send(id, newKey(), bob, "seen"));
+        long seq = b.next(ServerFrame.Message.class).seq();
+        b.send(new ClientFrame.DeliveryAck(id, seq));
+      }
+      a.send(send(id, newKey(), bob, "missed"));
+      a.next(ServerFrame.Ack.class);
+    }
+    try (WsClient b = connect(port, bob, 1, Map.of())) {
+      ServerFrame.Message message = b.next(ServerFrame.Message.class);
+      assertThat(text(message)).isEqualTo("missed");
+      assertThat(b.poll(Duration.ofMillis(300))).isNull();
+    }
+  }
+
+  @Test
+  void fetchReturnsARangeInOrderThenFetched() {
+    Account alice = DevAccounts.login(port, "alice-fetch");
+    Account bob = DevAccounts.login(port, "bob-fetch");
+    try (WsClient a = connect(port, alice)) {
+      String id = createConversation(a, bob);
+      for (int i = 0; i < 6; i++) {
+        a.send(send(id, newKey(), bob, "m" + i));
+        a.next(ServerFrame.Ack.class);
+      }
+      a.send(new ClientFrame.Fetch("f1", id, 3, 5));
+      List<Long> seqs = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        ServerFrame.Message message = a.next(ServerFrame.Message.class);
+        assertThat(message.envelope()).as("alice sent these: nothing was encrypted for her").isNull();
+        seqs.add(message.seq());
+      }
+      assertThat(seqs).containsExactly(3L, 4L, 5L);
+      ServerFrame.Fetched done = a.next(ServerFrame.Fetched.class);
+      assertThat(done.requestId()).isEqualTo("f1");
+    }
+  }
+
+  @Test
+  void aSecondConnectionForTheSameDeviceReplacesTheFirst() {
+    Account carol = DevAccounts.login(port, "carol-replace");
+    Account dave = DevAccounts.login(port, "dave-replace");
+    try (WsClient first = connect(port, carol); WsClient d = connect(port, dave)) {
+      String id = createConversation(d, carol);
+      first.next(ServerFrame.Member.class);
+      try (WsClient second = connect(port, carol, 1, Map.of(id, 1L))) {
+        ServerFrame.Close close = first.await(ServerFrame.Close.class, c -> true);
+        assertThat(close.code()).isEqualTo(Connection.CLOSE_REPLACED);
+        assertThat(first.awaitClose()).isEqualTo(1000);
+
+        d.send(send(id, newKey(), carol, "to the new one"));
+        assertThat(text(second.next(ServerFrame.Message.class))).isEqualTo("to the new one");
+      }
+    }
+  }
+}

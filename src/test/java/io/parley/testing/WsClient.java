@@ -1,0 +1,137 @@
+package io.parley.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.parley.protocol.ClientFrame;
+import io.parley.protocol.FrameCodec;
+import io.parley.protocol.ServerFrame;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** A raw protocol client over a real WebSocket, for tests. */
+public final class WsClient implements AutoCloseable {
+  public static final Duration WAIT = Duration.ofSeconds(10);
+  private static final FrameCodec CODEC = new FrameCodec();
+
+  private final WebSocket socket;
+  private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
+  private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
+
+  private WsClient(URI uri) {
+    this.socket = HttpClient.newHttpClient().newWebSocketBuilder()
+        .buildAsync(uri, new Listener()).join();
+  }
+
+  public static WsClient connect(int port) {
+    return new WsClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws"));
+  }
+
+  public WsClient send(ClientFrame frame) {
+    return sendRaw(CODEC.encodeClient(frame));
+  }
+
+  public WsClient sendRaw(String text) {
+    socket.sendText(text, true).join();
+    return this;
+  }
+
+  public WsClient sendBinary(byte[] bytes) {
+    socket.sendBinary(ByteBuffer.wrap(bytes), true).join();
+    return this;
+  }
+
+  /** The next frame, which must be of {@code type}. */
+  public <T extends ServerFrame> T next(Class<T> type) {
+    ServerFrame frame = poll(WAIT);
+    assertThat(frame).as("a %s frame within %s", type.getSimpleName(), WAIT).isInstanceOf(type);
+    return type.cast(frame);
+  }
+
+  /** Skips frames until one of {@code type} matching {@code test} arrives. */
+  public <T extends ServerFrame> T await(Class<T> type, Predicate<T> test) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      ServerFrame frame = poll(Duration.ofNanos(deadline - System.nanoTime()));
+      if (type.isInstance(frame) && test.test(type.cast(frame))) {
+        return type.cast(frame);
+      }
+    }
+    throw new AssertionError("no matching " + type.getSimpleName() + " within " + WAIT);
+  }
+
+  /** All frames that arrive until {@code quiet} passes without one. */
+  public List<ServerFrame> drain(Duration quiet) {
+    List<ServerFrame> drained = new ArrayList<>();
+    ServerFrame frame;
+    while ((frame = poll(quiet)) != null) {
+      drained.add(frame);
+    }
+    return drained;
+  }
+
+  public ServerFrame poll(Duration timeout) {
+    try {
+      return frames.poll(Math.max(0, timeout.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The WebSocket close code the server sent, waiting for it. */
+  public int awaitClose() {
+    try {
+      return closeCode.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("socket not closed within " + WAIT, e);
+    }
+  }
+
+  public boolean isClosed() {
+    return closeCode.isDone();
+  }
+
+  @Override
+  public void close() {
+    if (!socket.isOutputClosed()) {
+      socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye").exceptionally(e -> null);
+    }
+    socket.abort();
+  }
+
+  private final class Listener implements WebSocket.Listener {
+    private final StringBuilder partial = new StringBuilder();
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+      partial.append(data);
+      if (last) {
+        frames.add(CODEC.decodeServer(partial.toString()));
+        partial.setLength(0);
+      }
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+      closeCode.complete(statusCode);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+      closeCode.complete(-1);
+    }
+  }
+}
