@@ -130,10 +130,10 @@ public final class RedisConnection implements AutoCloseable {
         .setSubscriptionConnectionMinimumIdleSize(1)
         .setSubscriptionConnectionPoolSize(4);
     if (endpoint.username() != null) {
-      server.setUsername(endpoint.username());
+      config.setUsername(endpoint.username());
     }
     if (endpoint.password() != null) {
-      server.setPassword(endpoint.password());
+      config.setPassword(endpoint.password());
     }
     try {
       return Redisson.create(config);

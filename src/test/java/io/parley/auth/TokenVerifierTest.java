@@ -9,9 +9,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
@@ -68,6 +70,13 @@ class TokenVerifierTest {
 
     assertThat(principal.accountId()).isEqualTo("u_alice");
     assertThat(principal.roles()).isEmpty();
+  }
+
+  @Test
+  void acceptsAccessTokenTypesAndRejectsOthers() throws JOSEException, AuthException {
+    assertThat(verifier.verify(signTyped("at+jwt")).accountId()).isEqualTo("u_alice");
+    assertThat(verifier.verify(signTyped(null)).accountId()).isEqualTo("u_alice");
+    assertRejected(signTyped("logout+jwt"), Reason.INVALID);
   }
 
   @Test
@@ -226,6 +235,13 @@ class TokenVerifierTest {
         .subject("u_alice")
         .issueTime(Date.from(NOW))
         .expirationTime(at(3600));
+  }
+
+  private String signTyped(String type) throws JOSEException {
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
+        .type(type == null ? null : new JOSEObjectType(type)).build(), claims().build());
+    jwt.sign(new RSASSASigner(RSA));
+    return jwt.serialize();
   }
 
   private static Date at(long secondsFromNow) {
