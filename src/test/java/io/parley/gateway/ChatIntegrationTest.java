@@ -89,9 +89,9 @@ class ChatIntegrationTest {
       b.next(ServerFrame.Member.class);
       String key = newKey();
       a.send(send(id, key, bob, "once"));
-      ServerFrame.Ack first = a.next(ServerFrame.Ack.class);
+      ServerFrame.Ack first = a.await(ServerFrame.Ack.class, x -> true);
       a.send(send(id, key, bob, "once"));
-      ServerFrame.Ack second = a.next(ServerFrame.Ack.class);
+      ServerFrame.Ack second = a.await(ServerFrame.Ack.class, x -> true);
 
       assertThat(first.duplicate()).isFalse();
       assertThat(second.duplicate()).isTrue();
@@ -117,7 +117,7 @@ class ChatIntegrationTest {
       }
       for (int i = 0; i < 5; i++) {
         a.send(send(id, newKey(), bob, "offline " + i));
-        a.next(ServerFrame.Ack.class);
+        a.await(ServerFrame.Ack.class, x -> true);
       }
     }
     try (WsClient b = connect(port, bob, 1, Map.of(id, lastSeen))) {
@@ -146,7 +146,7 @@ class ChatIntegrationTest {
         b.send(new ClientFrame.DeliveryAck(id, seq));
       }
       a.send(send(id, newKey(), bob, "missed"));
-      a.next(ServerFrame.Ack.class);
+      a.await(ServerFrame.Ack.class, x -> true);
     }
     try (WsClient b = connect(port, bob, 1, Map.of())) {
       ServerFrame.Message message = b.next(ServerFrame.Message.class);
@@ -159,22 +159,42 @@ class ChatIntegrationTest {
   void fetchReturnsARangeInOrderThenFetched() {
     Account alice = DevAccounts.login(port, "alice-fetch");
     Account bob = DevAccounts.login(port, "bob-fetch");
+    String id;
     try (WsClient a = connect(port, alice)) {
-      String id = createConversation(a, bob);
+      id = createConversation(a, bob);
       for (int i = 0; i < 6; i++) {
         a.send(send(id, newKey(), bob, "m" + i));
-        a.next(ServerFrame.Ack.class);
+        a.await(ServerFrame.Ack.class, x -> true);
       }
-      a.send(new ClientFrame.Fetch("f1", id, 3, 5));
+    }
+    try (WsClient b = connect(port, bob, 1, Map.of(id, 7L))) {
+      b.send(new ClientFrame.Fetch("f1", id, 3, 5));
+      List<String> texts = new ArrayList<>();
       List<Long> seqs = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        ServerFrame.Message message = a.next(ServerFrame.Message.class);
-        assertThat(message.envelope()).as("alice sent these: nothing was encrypted for her").isNull();
+        ServerFrame.Message message = b.next(ServerFrame.Message.class);
         seqs.add(message.seq());
+        texts.add(text(message));
       }
       assertThat(seqs).containsExactly(3L, 4L, 5L);
-      ServerFrame.Fetched done = a.next(ServerFrame.Fetched.class);
-      assertThat(done.requestId()).isEqualTo("f1");
+      assertThat(texts).containsExactly("m1", "m2", "m3");
+      assertThat(b.next(ServerFrame.Fetched.class).requestId()).isEqualTo("f1");
+      assertThat(b.poll(Duration.ofMillis(300))).as("nothing beyond the cursor is pushed").isNull();
+    }
+  }
+
+  @Test
+  void theSendersOwnDevicesSeeEverySeqWithoutACiphertextForThemselves() {
+    Account alice = DevAccounts.login(port, "alice-echo");
+    Account bob = DevAccounts.login(port, "bob-echo");
+    try (WsClient a = connect(port, alice)) {
+      String id = createConversation(a, bob);
+      assertThat(a.await(ServerFrame.Member.class, m -> m.conversationId().equals(id)).seq()).isEqualTo(1);
+      a.send(send(id, newKey(), bob, "hi"));
+      ServerFrame.Message echo = a.await(ServerFrame.Message.class, m -> m.conversationId().equals(id));
+      assertThat(echo.seq()).isEqualTo(2);
+      assertThat(echo.fromUser()).isEqualTo(alice.accountId());
+      assertThat(echo.envelope()).isNull();
     }
   }
 
