@@ -34,7 +34,7 @@ public final class EmbeddedMongoServer implements AutoCloseable {
   private final InetSocketAddress address;
   private final GroupCommitH2Backend durableBackend;
   private final DataDirLock lock;
-  private boolean closed;
+  private volatile boolean closed;
 
   private EmbeddedMongoServer(MongoServer server, GroupCommitH2Backend durableBackend, DataDirLock lock) {
     this.server = server;
@@ -96,7 +96,7 @@ public final class EmbeddedMongoServer implements AutoCloseable {
   }
 
   /** False once a commit has failed (the store then refuses every command) or after close. */
-  public synchronized boolean isHealthy() {
+  public boolean isHealthy() {
     return !closed && (durableBackend == null || durableBackend.isHealthy());
   }
 

@@ -51,9 +51,22 @@ final class GroupCommitH2Backend extends H2Backend {
       "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases",
       "collstats", "dbstats", "explain", "validate");
 
-  private static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(30);
-  private static final int COMPACT_TARGET_FILL_RATE = 60;
-  private static final int COMPACT_MAX_WRITE_BYTES = 16 * 1024 * 1024;
+  /*
+   * Every commit writes a new chunk holding the touched pages (tens of kilobytes, whatever the
+   * size of the change), and a chunk is freed only once none of its pages is live any more. H2's
+   * background housekeeping would rewrite sparse chunks, but its thread also commits on its own,
+   * so it stays off and the committer compacts a little every second instead: this keeps the file
+   * within a few times its live data under a steady write load.
+   */
+  private static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(1);
+  private static final int COMPACT_TARGET_FILL_RATE = 70;
+  private static final int COMPACT_MAX_WRITE_BYTES = 8 * 1024 * 1024;
+  /**
+   * Chunks younger than this are neither compacted nor overwritten. H2 keeps them 45 s by default in
+   * case the disk has not flushed them yet; here every commit is either synced (fsync on) or only
+   * promised to survive a process kill, for which the operating system's cache suffices (fsync off).
+   */
+  static final int CHUNK_RETENTION_MILLIS = 2000;
 
   private final MVStore store;
   private final boolean fsync;
@@ -84,6 +97,7 @@ final class GroupCommitH2Backend extends H2Backend {
   }
 
   static GroupCommitH2Backend open(MVStore store, boolean fsync) {
+    store.setRetentionTime(CHUNK_RETENTION_MILLIS);
     GroupCommitH2Backend backend = new GroupCommitH2Backend(store, fsync);
     backend.committer.start();
     return backend;
