@@ -46,7 +46,7 @@ public final class ParleyNode {
   }
 
   public static ParleyNode start(Config config) {
-    ParleySettings settings = ParleySettings.from(config);
+    ParleySettings settings = ParleySettings.from(config).validated();
     Clock clock = Clock.systemUTC();
 
     MongoStore store = MongoStore.start(settings.store());

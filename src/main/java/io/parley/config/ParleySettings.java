@@ -117,6 +117,36 @@ public record ParleySettings(
             c.getInt("protocol.max-fetch-range")));
   }
 
+  /**
+   * Refuses settings that would run a production node unsafely: embedded stores, dev tokens, a pepper
+   * generated per node (accounts would differ between nodes), or no way to verify tokens.
+   */
+  public ParleySettings validated() {
+    if (profile != Profile.PRODUCTION) {
+      return this;
+    }
+    List<String> problems = new java.util.ArrayList<>();
+    if (store.isEmbedded()) {
+      problems.add("PARLEY_MONGODB_URI is required");
+    }
+    if (redis.isEmbedded()) {
+      problems.add("PARLEY_REDIS_URL is required");
+    }
+    if (identity.pepper().isBlank()) {
+      problems.add("PARLEY_IDENTITY_PEPPER is required (the same on every node)");
+    }
+    if (auth.devTokensEnabled()) {
+      problems.add("dev tokens cannot be enabled in production");
+    }
+    if (auth.jwksUrl().isBlank() && auth.publicKeyPem().isBlank()) {
+      problems.add("PARLEY_JWT_JWKS_URL or PARLEY_JWT_PUBLIC_KEY is required");
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException("production profile: " + String.join("; ", problems));
+    }
+    return this;
+  }
+
   private static List<String> splitList(String value) {
     return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
