@@ -122,6 +122,10 @@ public record ParleySettings(
    * generated per node (accounts would differ between nodes), or no way to verify tokens.
    */
   public ParleySettings validated() {
+    if (session.maxInFlight() >= session.outboundBuffer()) {
+      throw new IllegalArgumentException("parley.session.max-in-flight must be below parley.session.outbound-buffer,"
+          + " or a device that reads but acknowledges slowly would be disconnected as too slow");
+    }
     if (profile != Profile.PRODUCTION) {
       return this;
     }

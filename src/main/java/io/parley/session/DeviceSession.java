@@ -122,6 +122,10 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   private final Map<String, Long> acked;
   private final Map<String, Long> unflushed = new HashMap<>();
   private final Map<String, Stream> streams = new HashMap<>();
+  /** Conversations waiting for the in-flight window to reopen. */
+  private final java.util.Set<String> waiting = new java.util.LinkedHashSet<>();
+  /** Events pushed to the bound connection and not yet acknowledged, over all conversations. */
+  private int inFlight;
   private ActorRef<DeviceOutbound> connection;
   private long binding;
   private Bind pendingBind;
@@ -172,7 +176,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     connection = bind.connection();
     getContext().watchWith(connection, new ConnectionGone(connection));
     binding++;
-    streams.clear();
+    resetStreams();
     long thisBinding = binding;
     getContext().ask(Inbox.Conversations.class, inbox(), settings.askTimeout(),
         Inbox.ListConversations::new,
@@ -215,7 +219,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
       connection = null;
       pendingBind = null;
       binding++;
-      streams.clear();
+      resetStreams();
       flush();
     }
     return this;
@@ -229,9 +233,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     Stream stream = streams.computeIfAbsent(event.conversationId(),
         id -> new Stream(Math.max(ackedFor(id), deliver.fromSeq() - 1), false));
     stream.known = Math.max(stream.known, event.seq());
-    if (!stream.fetching && event.seq() == stream.lastSent + 1 && windowOpen(event.conversationId(), stream)) {
-      push(event);
-      stream.lastSent = event.seq();
+    if (!stream.fetching && event.seq() == stream.lastSent + 1 && inFlight < settings.maxInFlight()) {
+      push(stream, event);
     } else if (event.seq() > stream.lastSent) {
       pump(event.conversationId());
     }
@@ -247,10 +250,10 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     if (stream.lastSent >= stream.known && !stream.mayHaveMore) {
       return;
     }
-    int room = settings.maxInFlight() - (int) (stream.lastSent - Math.max(ackedFor(conversationId), stream.base));
-    int batch = Math.min(settings.fetchBatch(), room);
+    int batch = Math.min(settings.fetchBatch(), settings.maxInFlight() - inFlight);
     if (batch <= 0) {
-      return; // window full: the next ack reopens it
+      waiting.add(conversationId); // window full: the next ack reopens it
+      return;
     }
     stream.fetching = true;
     long thisBinding = binding;
@@ -268,8 +271,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     stream.fetching = false;
     for (ConversationEvent event : fetched.events()) {
       if (event.seq() == stream.lastSent + 1) {
-        push(event);
-        stream.lastSent = event.seq();
+        push(stream, event);
       }
     }
     stream.known = Math.max(stream.known, stream.lastSent);
@@ -307,16 +309,29 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     if (seq <= ackedFor(ack.conversationId())) {
       return this;
     }
+    long unackedBefore = unacked(ack.conversationId(), stream);
     acked.put(ack.conversationId(), seq);
     unflushed.put(ack.conversationId(), seq);
     if (seq > stream.lastSent) {
       stream.lastSent = seq;
     }
+    inFlight -= unackedBefore - unacked(ack.conversationId(), stream);
     if (!timers.isTimerActive(FlushCursors.INSTANCE)) {
       timers.startSingleTimer(FlushCursors.INSTANCE, settings.cursorFlushInterval());
     }
     pump(ack.conversationId());
+    reopenWindow();
     return this;
+  }
+
+  /** Lets conversations that waited for the window go on, oldest first, while it has room. */
+  private void reopenWindow() {
+    var iterator = waiting.iterator();
+    while (iterator.hasNext() && inFlight < settings.maxInFlight()) {
+      String conversationId = iterator.next();
+      iterator.remove();
+      pump(conversationId);
+    }
   }
 
   private Behavior<Command> onTyping(TypingNotice notice) {
@@ -343,12 +358,20 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     return this;
   }
 
-  private boolean windowOpen(String conversationId, Stream stream) {
-    return stream.lastSent - Math.max(ackedFor(conversationId), stream.base) < settings.maxInFlight();
+  private long unacked(String conversationId, Stream stream) {
+    return Math.max(0, stream.lastSent - Math.max(ackedFor(conversationId), stream.base));
   }
 
-  private void push(ConversationEvent event) {
+  private void push(Stream stream, ConversationEvent event) {
     connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
+    stream.lastSent = event.seq();
+    inFlight++;
+  }
+
+  private void resetStreams() {
+    streams.clear();
+    waiting.clear();
+    inFlight = 0;
   }
 
   private long ackedFor(String conversationId) {

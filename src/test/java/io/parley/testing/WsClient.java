@@ -26,6 +26,7 @@ public final class WsClient implements AutoCloseable {
   private final WebSocket socket;
   private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
   private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
+  private volatile boolean reading = true;
 
   private WsClient(URI uri) {
     this.socket = HttpClient.newHttpClient().newWebSocketBuilder()
@@ -34,6 +35,16 @@ public final class WsClient implements AutoCloseable {
 
   public static WsClient connect(int port) {
     return new WsClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws"));
+  }
+
+  /** Stops reading the socket after the frame being read now: the server sees a client that does not keep up. */
+  public void stopReading() {
+    reading = false;
+  }
+
+  public void resumeReading() {
+    reading = true;
+    socket.request(1);
   }
 
   public WsClient send(ClientFrame frame) {
@@ -119,7 +130,9 @@ public final class WsClient implements AutoCloseable {
         frames.add(CODEC.decodeServer(partial.toString()));
         partial.setLength(0);
       }
-      webSocket.request(1);
+      if (reading) {
+        webSocket.request(1);
+      }
       return null;
     }
 
