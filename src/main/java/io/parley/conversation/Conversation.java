@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -93,16 +94,17 @@ public final class Conversation
 
   public record Empty() implements State {}
 
-  public record Active(String createdBy, List<String> participants, long lastSeq, DedupWindow dedup)
-      implements State {
+  /** {@code joinedAt}: for each participant, the seq from which they see the conversation. */
+  public record Active(String createdBy, List<String> participants, Map<String, Long> joinedAt, long lastSeq,
+                       DedupWindow dedup) implements State {
     boolean isParticipant(String user) {
       return participants.contains(user);
     }
   }
 
   /** What a snapshot stores: the state in plain lists. */
-  public record Snapshot(String createdBy, List<String> participants, long lastSeq, List<DedupWindow.Entry> dedup)
-      implements CborSerializable {}
+  public record Snapshot(String createdBy, List<String> participants, Map<String, Long> joinedAt, long lastSeq,
+                         List<DedupWindow.Entry> dedup) implements CborSerializable {}
 
   private final String conversationId;
   private final ConversationSettings settings;
@@ -146,7 +148,7 @@ public final class Conversation
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
           if (state instanceof Active active) {
-            fanout.membersPresent(conversationId, active.participants());
+            fanout.membersPresent(conversationId, active.joinedAt());
           }
         })
         .build();
@@ -301,17 +303,21 @@ public final class Conversation
   public EventHandler<State, Event> eventHandler() {
     var builder = newEventHandlerBuilder();
     builder.forStateType(Empty.class)
-        .onEvent(Created.class, (state, e) -> new Active(e.by(), e.participants(), 1, DedupWindow.empty()));
+        .onEvent(Created.class, (state, e) -> new Active(e.by(), e.participants(),
+            e.participants().stream().collect(java.util.stream.Collectors.toUnmodifiableMap(u -> u, u -> 1L)), 1,
+            DedupWindow.empty()));
     builder.forStateType(Active.class)
         .onEvent(MemberAdded.class, (state, e) -> new Active(state.createdBy(),
-            with(state.participants(), e.user()), state.lastSeq() + 1, state.dedup()))
+            with(state.participants(), e.user()), joined(state.joinedAt(), e.user(), state.lastSeq() + 1),
+            state.lastSeq() + 1, state.dedup()))
         .onEvent(MemberRemoved.class, (state, e) -> new Active(state.createdBy(),
-            without(state.participants(), e.user()), state.lastSeq() + 1, state.dedup()))
+            without(state.participants(), e.user()), left(state.joinedAt(), e.user()), state.lastSeq() + 1,
+            state.dedup()))
         .onEvent(MessagePosted.class, (state, e) -> {
           long seq = state.lastSeq() + 1;
           DedupWindow dedup = state.dedup().remember(dedupKey(e.sender().user(), e.idempotencyKey()), seq, e.at(),
               settings.dedupWindow(), settings.dedupMaxKeys());
-          return new Active(state.createdBy(), state.participants(), seq, dedup);
+          return new Active(state.createdBy(), state.participants(), state.joinedAt(), seq, dedup);
         });
     return builder.build();
   }
@@ -322,7 +328,8 @@ public final class Conversation
       @Override
       public Object toJournal(State state) {
         if (state instanceof Active a) {
-          return new Snapshot(a.createdBy(), a.participants(), a.lastSeq(), a.dedup().entriesOldestFirst());
+          return new Snapshot(a.createdBy(), a.participants(), a.joinedAt(), a.lastSeq(),
+              a.dedup().entriesOldestFirst());
         }
         throw new IllegalStateException("an empty conversation is never snapshotted");
       }
@@ -330,7 +337,8 @@ public final class Conversation
       @Override
       public State fromJournal(Object from) {
         Snapshot s = (Snapshot) from;
-        return new Active(s.createdBy(), List.copyOf(s.participants()), s.lastSeq(), DedupWindow.of(s.dedup()));
+        return new Active(s.createdBy(), List.copyOf(s.participants()), Map.copyOf(s.joinedAt()), s.lastSeq(),
+            DedupWindow.of(s.dedup()));
       }
     };
   }
@@ -339,6 +347,18 @@ public final class Conversation
     List<String> copy = new ArrayList<>(list);
     copy.add(item);
     return List.copyOf(copy);
+  }
+
+  private static Map<String, Long> joined(Map<String, Long> joinedAt, String user, long seq) {
+    Map<String, Long> copy = new java.util.HashMap<>(joinedAt);
+    copy.put(user, seq);
+    return Map.copyOf(copy);
+  }
+
+  private static Map<String, Long> left(Map<String, Long> joinedAt, String user) {
+    Map<String, Long> copy = new java.util.HashMap<>(joinedAt);
+    copy.remove(user);
+    return Map.copyOf(copy);
   }
 
   private static List<String> without(List<String> list, String item) {

@@ -2,6 +2,7 @@ package io.parley.conversation;
 
 import io.parley.identity.DeviceAddress;
 import java.util.Collection;
+import java.util.Map;
 
 /** Where a conversation sends what it has persisted; implemented by the per-user inboxes. */
 public interface ConversationFanout {
@@ -9,15 +10,15 @@ public interface ConversationFanout {
   /** A persisted event: every device of every user in {@code audience} should see it. */
   void published(ConversationEvent event, Collection<String> audience);
 
-  /** After recovery: each member's inbox must list the conversation (idempotent). */
-  void membersPresent(String conversationId, Collection<String> members);
+  /** After recovery: each member's inbox must list the conversation from the seq they joined at (idempotent). */
+  void membersPresent(String conversationId, Map<String, Long> joinedAt);
 
   /** An ephemeral typing notice for the live devices of {@code audience}. */
   void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience);
 
   ConversationFanout NONE = new ConversationFanout() {
     @Override public void published(ConversationEvent event, Collection<String> audience) {}
-    @Override public void membersPresent(String conversationId, Collection<String> members) {}
+    @Override public void membersPresent(String conversationId, Map<String, Long> joinedAt) {}
     @Override public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {}
   };
 }

@@ -35,8 +35,8 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   /** A persisted conversation event for this user. */
   public record Deliver(ConversationEvent event) implements Command {}
 
-  /** The conversation lists this user as a member (sent after a conversation recovers). */
-  public record MemberOf(String conversationId) implements Command {}
+  /** The conversation lists this user as a member since {@code fromSeq} (sent after a conversation recovers). */
+  public record MemberOf(String conversationId, long fromSeq) implements Command {}
 
   public record Typing(String conversationId, DeviceAddress from, boolean active) implements Command {}
 
@@ -147,7 +147,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     if (state.conversations().containsKey(cmd.conversationId())) {
       return Effect().none();
     }
-    return Effect().persist(new Joined(cmd.conversationId(), 1));
+    return Effect().persist(new Joined(cmd.conversationId(), cmd.fromSeq()));
   }
 
   private Effect<Event, State> onTyping(State state, Typing cmd) {

@@ -4,6 +4,7 @@ import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationFanout;
 import io.parley.identity.DeviceAddress;
 import java.util.Collection;
+import java.util.Map;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /** Fans conversation events out to the inbox of every user in the audience. */
@@ -21,9 +22,9 @@ public final class InboxFanout implements ConversationFanout {
   }
 
   @Override
-  public void membersPresent(String conversationId, Collection<String> members) {
-    Inbox.MemberOf memberOf = new Inbox.MemberOf(conversationId);
-    members.forEach(user -> sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(memberOf));
+  public void membersPresent(String conversationId, Map<String, Long> joinedAt) {
+    joinedAt.forEach((user, fromSeq) ->
+        sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(new Inbox.MemberOf(conversationId, fromSeq)));
   }
 
   @Override

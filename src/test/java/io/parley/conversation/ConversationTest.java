@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
@@ -499,7 +500,8 @@ class ConversationTest {
       assertThat(s.lastSeq()).isEqualTo(4);
       assertThat(s.participants()).containsExactly(ALICE, BOB, CAROL);
     });
-    assertThat(fanout.present).containsExactly(new RecordingFanout.Present(conversationId, List.of(ALICE, BOB, CAROL)));
+    assertThat(fanout.present).as("each member is re-announced with the seq they joined at")
+        .containsExactly(new RecordingFanout.Present(conversationId, Map.of(ALICE, 1L, BOB, 1L, CAROL, 3L)));
     CommandResultWithReply<Command, Event, State, Reply> again = post(ALICE_1, key(1));
     assertThat(again.reply()).isEqualTo(new Accepted(2, true));
     assertThat(again.hasNoEvents()).isTrue();
@@ -626,7 +628,8 @@ class ConversationTest {
         new ConversationEvent(conversationId, 1, new Created(ALICE, List.of(ALICE, BOB), at)),
         new ConversationEvent(conversationId, 2, new MemberAdded(ALICE, CAROL, at)),
         new ConversationEvent(conversationId, 3, new MemberRemoved(ALICE, CAROL, at)),
-        new Snapshot(ALICE, List.of(ALICE, BOB), 3, List.of(new DedupWindow.Entry(ALICE + " " + key(1), 2, at))));
+        new Snapshot(ALICE, List.of(ALICE, BOB), Map.of(ALICE, 1L, BOB, 1L), 3,
+            List.of(new DedupWindow.Entry(ALICE + " " + key(1), 2, at))));
     for (Object message : messages) {
       assertThat(serializerFor(message)).isInstanceOf(JacksonCborSerializer.class);
       assertThat(serialization.verifySerialization(message, true)).isEqualTo(message);

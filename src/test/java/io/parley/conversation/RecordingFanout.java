@@ -3,13 +3,14 @@ package io.parley.conversation;
 import io.parley.identity.DeviceAddress;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Remembers everything a conversation hands to its fan-out, in order. */
 final class RecordingFanout implements ConversationFanout {
   record Published(ConversationEvent event, List<String> audience) {}
 
-  record Present(String conversationId, List<String> members) {}
+  record Present(String conversationId, Map<String, Long> joinedAt) {}
 
   record TypingSent(String conversationId, DeviceAddress from, boolean active, List<String> audience) {}
 
@@ -23,8 +24,8 @@ final class RecordingFanout implements ConversationFanout {
   }
 
   @Override
-  public void membersPresent(String conversationId, Collection<String> members) {
-    present.add(new Present(conversationId, List.copyOf(members)));
+  public void membersPresent(String conversationId, Map<String, Long> joinedAt) {
+    present.add(new Present(conversationId, Map.copyOf(joinedAt)));
   }
 
   @Override
