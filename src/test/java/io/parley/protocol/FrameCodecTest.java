@@ -330,6 +330,41 @@ class FrameCodecTest {
         + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}", ErrorCode.INVALID_IDEMPOTENCY_KEY);
   }
 
+  // ---- what a rejection answers ----
+
+  @Test
+  void aRejectionNamesTheWellFormedIdsOfTheRequestItAnswers() {
+    assertThatThrownBy(() -> codec.decode(
+        "{\"type\":\"fetch\",\"requestId\":\"f9\",\"conversationId\":\"conv_0001\",\"fromSeq\":4,\"toSeq\":3}"))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+          assertThat(e.requestId()).isEqualTo("f9");
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isNull();
+        });
+    assertThatThrownBy(() -> codec.decode(sendTo(BOB, "\"1\"")))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isEqualTo(KEY);
+        });
+  }
+
+  @Test
+  void aRejectionNeverRepeatsMalformedIds() {
+    assertThatThrownBy(() -> codec.decode(sendWithKey("\"short\"")))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_IDEMPOTENCY_KEY);
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isNull();
+        });
+    assertThatThrownBy(() -> codec.decode(
+        "{\"type\":\"addMember\",\"requestId\":\"has space\",\"conversationId\":7,\"user\":\"bob\"}"))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.requestId()).isNull();
+          assertThat(e.conversationId()).isNull();
+        });
+  }
+
   // ---- server frames ----
 
   @ParameterizedTest
