@@ -42,6 +42,13 @@ class FrameCodecTest {
   }
 
   @Test
+  void helloWithoutATokenDecodesSoThatTheTokenCheckRefusesIt() {
+    assertThat(((ClientFrame.Hello) decode("{\"type\":\"hello\",\"device\":1}")).token()).isNull();
+    assertThat(((ClientFrame.Hello) decode("{\"type\":\"hello\",\"token\":\"  \",\"device\":1}")).token())
+        .isBlank();
+  }
+
+  @Test
   void create() {
     assertThat(decode("""
         {"type":"create","requestId":"r1","conversationId":"conv_0001","participants":["%s","%s"]}"""
@@ -227,8 +234,6 @@ class FrameCodecTest {
 
   @ParameterizedTest
   @ValueSource(strings = {
-      "{\"type\":\"hello\",\"device\":1}",
-      "{\"type\":\"hello\",\"token\":\"  \",\"device\":1}",
       "{\"type\":\"hello\",\"token\":\"t\"}",
       "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":{\"conv_0001\":-1}}",
       "{\"type\":\"create\",\"conversationId\":\"conv_0001\"}",
