@@ -85,7 +85,7 @@ public final class HttpEdge extends AllDirectives {
         path(segment("v1").slash("ws"), () -> get(() -> handleWebSocketMessages(WebSocketFlow.create(system,
             connections, settings.protocol().maxFrameBytes(), settings.session().outboundBuffer())))),
         path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
-            parameter("handle", this::lookup)))),
+            parameterOptional("handle", handle -> lookup(handle.orElse("")))))),
         path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
             .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
