@@ -697,6 +697,10 @@ class BadInputTest {
       Account alice = newAccount("alice");
       assertError(lookup("has%20space", "Bearer " + alice.token()), 400, "invalid_handle");
       assertError(lookup("", "Bearer " + alice.token()), 400, "invalid_handle");
+      HttpResponse<String> noHandle = HTTP.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + port + "/v1/accounts/lookup"))
+          .header("Authorization", "Bearer " + alice.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
+      assertError(noHandle, 400, "invalid_handle");
       assertError(lookup("nobody-" + NAMES.incrementAndGet(), "Bearer " + alice.token()), 404, "unknown_handle");
     }
   }
