@@ -162,7 +162,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     try {
       frame = deps.codec().decode(text);
     } catch (InvalidFrameException e) {
-      send(error(e.code(), e.getMessage()));
+      send(error(e.code(), e.getMessage()).withRequest(e.requestId(), e.conversationId(), e.idempotencyKey()));
       return;
     }
     if (frame instanceof ClientFrame.Hello hello) {

@@ -2,6 +2,8 @@ package io.parley.gateway;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.parley.auth.AuthException;
@@ -42,7 +44,9 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * through a bearer token.
  */
 public final class HttpEdge extends AllDirectives {
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .build();
 
   private final ActorSystem<?> system;
   private final ParleySettings settings;
@@ -81,7 +85,7 @@ public final class HttpEdge extends AllDirectives {
         path(segment("v1").slash("ws"), () -> get(() -> handleWebSocketMessages(WebSocketFlow.create(system,
             connections, settings.protocol().maxFrameBytes(), settings.session().outboundBuffer())))),
         path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
-            parameter("handle", this::lookup)))),
+            parameterOptional("handle", handle -> lookup(handle.orElse("")))))),
         path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
             .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
@@ -98,7 +102,8 @@ public final class HttpEdge extends AllDirectives {
   private Route issueDevToken(DevTokenIssuer issuer, String body) {
     String handle;
     try {
-      handle = JSON.readTree(body).path("handle").asText("");
+      JsonNode field = JSON.readTree(body).path("handle");
+      handle = field.isTextual() ? field.textValue() : "";
     } catch (Exception e) {
       return json(StatusCodes.BAD_REQUEST, Map.of("error", "malformed_json"));
     }

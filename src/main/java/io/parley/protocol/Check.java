@@ -12,6 +12,18 @@ final class Check {
 
   private Check() {}
 
+  static boolean isConversationId(String id) {
+    return id != null && CONVERSATION_ID.matcher(id).matches();
+  }
+
+  static boolean isRequestId(String id) {
+    return id != null && REQUEST_ID.matcher(id).matches();
+  }
+
+  static boolean isIdempotencyKey(String key) {
+    return key != null && IDEMPOTENCY_KEY.matcher(key).matches();
+  }
+
   static void that(boolean condition, String message) {
     if (!condition) {
       throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, message);
@@ -19,7 +31,7 @@ final class Check {
   }
 
   static void conversationId(String id) {
-    that(id != null && CONVERSATION_ID.matcher(id).matches(),
+    that(isConversationId(id),
         "conversationId must be 8-64 characters of letters, digits, '_' or '-'");
   }
 
@@ -32,11 +44,11 @@ final class Check {
   }
 
   static void requestId(String id) {
-    that(id == null || REQUEST_ID.matcher(id).matches(), "requestId is 1-64 printable characters");
+    that(id == null || isRequestId(id), "requestId is 1-64 printable characters");
   }
 
   static void idempotencyKey(String key) {
-    if (key == null || !IDEMPOTENCY_KEY.matcher(key).matches()) {
+    if (!isIdempotencyKey(key)) {
       throw new InvalidFrameException(ErrorCode.INVALID_IDEMPOTENCY_KEY,
           "idempotencyKey must be 8-128 printable ASCII characters");
     }

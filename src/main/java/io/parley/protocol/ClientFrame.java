@@ -21,10 +21,12 @@ import java.util.Map;
 })
 public sealed interface ClientFrame {
 
-  /** First frame of every connection: authenticates and resumes from the client's cursors. */
+  /**
+   * First frame of every connection: authenticates and resumes from the client's cursors. A missing or
+   * blank token is left to the token check, which answers {@code unauthenticated} and closes.
+   */
   record Hello(String token, int device, Map<String, Long> cursors) implements ClientFrame {
     public Hello {
-      Check.that(token != null && !token.isBlank(), "token is required");
       Check.device(device);
       cursors = cursors == null ? Map.of() : Map.copyOf(cursors);
       cursors.forEach((conversationId, seq) -> {

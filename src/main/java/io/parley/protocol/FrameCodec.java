@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import java.util.function.Predicate;
 
 /** The one place frames are mapped to and from JSON text. Thread-safe. */
 public final class FrameCodec {
@@ -49,18 +50,34 @@ public final class FrameCodec {
       return mapper.treeToValue(tree, ClientFrame.class);
     } catch (InvalidTypeIdException e) {
       String type = e.getTypeId();
-      return rethrow(type == null
+      throw answering(tree, type == null
           ? new InvalidFrameException(ErrorCode.MALFORMED_FRAME, "frame has no type")
           : new InvalidFrameException(ErrorCode.UNKNOWN_TYPE, "unknown frame type"));
     } catch (ValueInstantiationException e) {
       if (e.getCause() instanceof InvalidFrameException invalid) {
-        throw invalid;
+        throw answering(tree, invalid);
       }
-      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields are invalid");
+      throw answering(tree, new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields are invalid"));
     } catch (JsonProcessingException e) {
       // a mismatched type, a missing field, or a number too large for its field
-      throw new InvalidFrameException(ErrorCode.INVALID_REQUEST, "frame fields have the wrong type or are missing");
+      throw answering(tree, new InvalidFrameException(ErrorCode.INVALID_REQUEST,
+          "frame fields have the wrong type or are missing"));
     }
+  }
+
+  /**
+   * Names the request a rejection answers, so that a client can match it, from the frame's own fields; only
+   * well-formed values are repeated, never arbitrary client text.
+   */
+  private static InvalidFrameException answering(JsonNode frame, InvalidFrameException e) {
+    return e.answering(echo(frame, "requestId", Check::isRequestId),
+        echo(frame, "conversationId", Check::isConversationId),
+        echo(frame, "idempotencyKey", Check::isIdempotencyKey));
+  }
+
+  private static String echo(JsonNode frame, String field, Predicate<String> wellFormed) {
+    JsonNode value = frame.get(field);
+    return value != null && value.isTextual() && wellFormed.test(value.textValue()) ? value.textValue() : null;
   }
 
   public String encode(ServerFrame frame) {
@@ -87,9 +104,5 @@ public final class FrameCodec {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static <T> T rethrow(InvalidFrameException e) {
-    throw e;
   }
 }

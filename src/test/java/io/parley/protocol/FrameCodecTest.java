@@ -42,6 +42,13 @@ class FrameCodecTest {
   }
 
   @Test
+  void helloWithoutATokenDecodesSoThatTheTokenCheckRefusesIt() {
+    assertThat(((ClientFrame.Hello) decode("{\"type\":\"hello\",\"device\":1}")).token()).isNull();
+    assertThat(((ClientFrame.Hello) decode("{\"type\":\"hello\",\"token\":\"  \",\"device\":1}")).token())
+        .isBlank();
+  }
+
+  @Test
   void create() {
     assertThat(decode("""
         {"type":"create","requestId":"r1","conversationId":"conv_0001","participants":["%s","%s"]}"""
@@ -227,8 +234,6 @@ class FrameCodecTest {
 
   @ParameterizedTest
   @ValueSource(strings = {
-      "{\"type\":\"hello\",\"device\":1}",
-      "{\"type\":\"hello\",\"token\":\"  \",\"device\":1}",
       "{\"type\":\"hello\",\"token\":\"t\"}",
       "{\"type\":\"hello\",\"token\":\"t\",\"device\":1,\"cursors\":{\"conv_0001\":-1}}",
       "{\"type\":\"create\",\"conversationId\":\"conv_0001\"}",
@@ -328,6 +333,41 @@ class FrameCodecTest {
     assertRejected(sendWithKey("null"), ErrorCode.INVALID_IDEMPOTENCY_KEY);
     assertRejected("{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"envelopes\":[{\"user\":\"" + BOB
         + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}", ErrorCode.INVALID_IDEMPOTENCY_KEY);
+  }
+
+  // ---- what a rejection answers ----
+
+  @Test
+  void aRejectionNamesTheWellFormedIdsOfTheRequestItAnswers() {
+    assertThatThrownBy(() -> codec.decode(
+        "{\"type\":\"fetch\",\"requestId\":\"f9\",\"conversationId\":\"conv_0001\",\"fromSeq\":4,\"toSeq\":3}"))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+          assertThat(e.requestId()).isEqualTo("f9");
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isNull();
+        });
+    assertThatThrownBy(() -> codec.decode(sendTo(BOB, "\"1\"")))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isEqualTo(KEY);
+        });
+  }
+
+  @Test
+  void aRejectionNeverRepeatsMalformedIds() {
+    assertThatThrownBy(() -> codec.decode(sendWithKey("\"short\"")))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_IDEMPOTENCY_KEY);
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isNull();
+        });
+    assertThatThrownBy(() -> codec.decode(
+        "{\"type\":\"addMember\",\"requestId\":\"has space\",\"conversationId\":7,\"user\":\"bob\"}"))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.requestId()).isNull();
+          assertThat(e.conversationId()).isNull();
+        });
   }
 
   // ---- server frames ----

@@ -56,6 +56,14 @@ public final class WsClient implements AutoCloseable {
     return this;
   }
 
+  /** One text message sent as several WebSocket frames (continuation frames after the first). */
+  public WsClient sendFragmented(String... parts) {
+    for (int i = 0; i < parts.length; i++) {
+      socket.sendText(parts[i], i == parts.length - 1).join();
+    }
+    return this;
+  }
+
   public WsClient sendBinary(byte[] bytes) {
     socket.sendBinary(ByteBuffer.wrap(bytes), true).join();
     return this;
