@@ -12,10 +12,12 @@ import static org.awaitility.Awaitility.await;
 import io.parley.ParleyNode;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.ServerFrame;
+import io.parley.testing.Burst;
 import io.parley.testing.Chat;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
 import io.parley.testing.NodeProcess;
+import io.parley.testing.Receiver;
 import io.parley.testing.TestNode;
 import io.parley.testing.WsClient;
 import java.io.IOException;
@@ -41,6 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 class GracefulShutdownTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final Duration STOP = Duration.ofSeconds(60);
+  private static final int BURST = 1_000;
+  private static final int ACKS_READ_BEFORE_STOP = 50;
 
   @TempDir Path dataDir;
   private final List<ParleyNode> nodes = new ArrayList<>();
@@ -147,6 +151,47 @@ class GracefulShutdownTest {
             + "new node up %d ms later; client-visible pause (close to welcome) %d ms%n",
         (closedAt - stopAt) / 1_000_000, (stoppedAt - stopAt) / 1_000_000, (upAt - stoppedAt) / 1_000_000,
         (resumedAt - closedAt) / 1_000_000);
+  }
+
+  @Test
+  void aBurstInFlightDuringTheShutdownIsStoredOnceAndDeliveredInOrderByTheNextNode() throws Exception {
+    ParleyNode first = start(Map.of());
+    int port = first.httpAddress().getPort();
+    Account alice = DevAccounts.login(port, "alice-burst");
+    Account bob = DevAccounts.login(port, "bob-burst");
+    String id = newConversationId();
+    Receiver receiver = new Receiver(id);
+    receiver.listen(track(resume(port, bob, 1, Map.of())));
+    WsClient sender = track(resume(port, alice, 1, Map.of()));
+    assertThat(Chat.create(sender, id, List.of(bob.accountId())).seq()).isEqualTo(1);
+
+    Burst burst = new Burst(id, bob, BURST);
+    Thread sending = burst.send(sender);
+    burst.readAcks(sender, ACKS_READ_BEFORE_STOP);
+    long stopAt = System.nanoTime();
+    CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> first.stop(STOP));
+    assertThat(burst.readAcksUntilClose(sender).code()).isEqualTo(Connection.CLOSE_SERVICE_RESTART);
+    receiver.awaitClosed(STOP);
+    stopping.get(STOP.toSeconds(), TimeUnit.SECONDS);
+    sending.join(STOP.toMillis());
+    assertThat(sending.isAlive()).isFalse();
+    Map<String, Burst.Outgoing> unacked = burst.unacked();
+    assertThat(unacked).as("the shutdown came while the burst was in flight").isNotEmpty();
+    long deliveredBeforeStop = receiver.messages();
+
+    ParleyNode second = start(Map.of());
+    int newPort = second.httpAddress().getPort();
+    receiver.listen(track(resume(newPort, bob, 1, Map.of(id, receiver.lastSeq()))));
+    long senderCursor = burst.acked().values().stream().mapToLong(ServerFrame.Ack::seq).max().orElseThrow();
+    Burst.Retried retried = burst.retryUnacked(track(resume(newPort, alice, 1, Map.of(id, senderCursor))));
+    await().atMost(Duration.ofSeconds(60)).until(() -> receiver.lastSeq() >= 1 + BURST);
+    receiver.stop(STOP);
+
+    burst.assertDeliveredOnceInOrder(receiver.delivered(), 1 + BURST);
+    System.out.printf("GracefulShutdownTest burst: %d acked before the close, %d delivered before it, %d retried "
+            + "(%d duplicates); stop to first ack of a retry %d ms%n",
+        BURST - unacked.size(), deliveredBeforeStop, unacked.size(), retried.duplicates(),
+        (retried.firstAckAt() - stopAt) / 1_000_000);
   }
 
   private static void sendAll(WsClient sender, String id, Account to, String... texts) {

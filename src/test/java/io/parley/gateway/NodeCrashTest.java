@@ -1,33 +1,25 @@
 package io.parley.gateway;
 
 import static io.parley.testing.Chat.newConversationId;
-import static io.parley.testing.Chat.send;
-import static io.parley.testing.Chat.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.parley.config.ParleySettings.RedisSettings;
-import io.parley.protocol.ClientFrame;
 import io.parley.protocol.ServerFrame;
 import io.parley.redis.RedisConnection;
+import io.parley.testing.Burst;
 import io.parley.testing.Chat;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
 import io.parley.testing.NodeProcess;
+import io.parley.testing.Receiver;
 import io.parley.testing.WsClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
-import java.util.stream.IntStream;
-import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,62 +71,38 @@ class NodeCrashTest {
     nodes.forEach(NodeProcess::close);
   }
 
-  private record Outgoing(String key, String text) {}
-
-  private record Delivered(long seq, String text, int connection) {}
-
   @Test
-  void everyAcknowledgedMessageIsDeliveredOnceInOrderAcrossAKillAndRestart() throws Exception {
+  void everyAcknowledgedMessageIsDeliveredOnceInOrderAcrossAKillAndRestart() {
     // fsync off: a process kill leaves the page cache intact, so what the store committed before its ack
     // survives either way; fsync only adds safety against a power cut, which no test here can cause
-    boolean fsync = false;
     Path dataDir = dir.resolve("data");
     int httpPort = NodeProcess.freePort();
     Map<String, String> properties = NodeProcess.embeddedNode(dataDir, httpPort, NodeProcess.freePort(), redisUrl,
-        fsync);
+        false);
     NodeProcess first = startNode(properties, dir.resolve("node-1.log"));
 
     Account alice = DevAccounts.login(httpPort, "alice-crash");
     Account bob = DevAccounts.login(httpPort, "bob-crash");
     String conversationId = newConversationId();
-    List<Delivered> delivered = new CopyOnWriteArrayList<>();
-
-    WsClient bobBefore = track(Chat.resume(httpPort, bob, 1, Map.of()));
-    Thread receiving = receive(bobBefore, conversationId, delivered, 1);
+    Receiver receiver = new Receiver(conversationId);
+    receiver.listen(track(Chat.resume(httpPort, bob, 1, Map.of())));
     WsClient aliceBefore = track(Chat.resume(httpPort, alice, 1, Map.of()));
     assertThat(Chat.create(aliceBefore, conversationId, List.of(bob.accountId())).seq()).isEqualTo(1);
 
-    List<Outgoing> burst = IntStream.range(0, BURST)
-        .mapToObj(i -> new Outgoing(Chat.newKey(), "burst " + i))
-        .toList();
-    Thread sending = new Thread(() -> {
-      try {
-        for (Outgoing out : burst) {
-          aliceBefore.send(send(conversationId, out.key(), bob, out.text()));
-        }
-      } catch (RuntimeException connectionLost) {
-        // the node died under the burst
-      }
-    }, "burst-sender");
-    sending.start();
-
-    Map<String, ServerFrame.Ack> acked = new ConcurrentHashMap<>();
-    for (int i = 0; i < ACKS_READ_BEFORE_KILL; i++) {
-      ServerFrame.Ack ack = aliceBefore.await(ServerFrame.Ack.class, a -> a.conversationId().equals(conversationId));
-      assertThat(ack.duplicate()).isFalse();
-      acked.put(ack.idempotencyKey(), ack);
-    }
-    await().atMost(CONVERGE).until(() -> messages(delivered) >= ACKS_READ_BEFORE_KILL + STORED_BUT_UNACKED);
+    Burst burst = new Burst(conversationId, bob, BURST);
+    Thread sending = burst.send(aliceBefore);
+    burst.readAcks(aliceBefore, ACKS_READ_BEFORE_KILL);
+    assertThat(burst.acked().values()).noneMatch(ServerFrame.Ack::duplicate);
+    await().atMost(CONVERGE).until(() -> receiver.messages() >= ACKS_READ_BEFORE_KILL + STORED_BUT_UNACKED);
 
     long killedAt = System.nanoTime();
     first.kill(EXIT);
     assertThat(first.exitValue()).as("killed by SIGKILL").isEqualTo(128 + 9);
-    receiving.join(EXIT.toMillis());
-    sending.join(EXIT.toMillis());
-    assertThat(receiving.isAlive()).isFalse();
-    assertThat(sending.isAlive()).isFalse();
-    List<Delivered> beforeKill = List.copyOf(delivered);
-    assertThat(messages(beforeKill)).as("the kill came while the burst was in flight").isLessThan(BURST);
+    receiver.awaitClosed(EXIT);
+    join(sending);
+    List<Receiver.Delivered> beforeKill = receiver.delivered();
+    assertThat(receiver.messages()).as("the kill came while the burst was in flight").isLessThan(BURST);
+    Map<String, Burst.Outgoing> unacked = burst.unacked();
 
     NodeProcess second = startNode(properties, dir.resolve("node-2.log"));
     long upAt = System.nanoTime();
@@ -142,122 +110,53 @@ class NodeCrashTest {
     // the tokens were issued before the crash: the signing key lives in the data dir, and so does the
     // pepper that maps a handle to the same account
     assertThat(DevAccounts.login(httpPort, "bob-crash").accountId()).isEqualTo(bob.accountId());
-    long receiverCursor = beforeKill.get(beforeKill.size() - 1).seq();
-    WsClient bobAfter = track(Chat.resume(httpPort, bob, 1, Map.of(conversationId, receiverCursor)));
-    receiving = receive(bobAfter, conversationId, delivered, 2);
-    long senderCursor = acked.values().stream().mapToLong(ServerFrame.Ack::seq).max().orElseThrow();
+    receiver.listen(track(Chat.resume(httpPort, bob, 1, Map.of(conversationId, receiver.lastSeq()))));
+    long senderCursor = burst.acked().values().stream().mapToLong(ServerFrame.Ack::seq).max().orElseThrow();
     WsClient aliceAfter = track(Chat.resume(httpPort, alice, 1, Map.of(conversationId, senderCursor)));
-
-    Map<String, Outgoing> unacked = new LinkedHashMap<>();
-    burst.stream().filter(out -> !acked.containsKey(out.key())).forEach(out -> unacked.put(out.key(), out));
-    Retried retry = retry(aliceAfter, conversationId, bob, unacked);
-    Map<String, ServerFrame.Ack> retried = retry.acks();
+    Burst.Retried retried = burst.retryUnacked(aliceAfter);
 
     long lastSeq = 1 + BURST;
-    await().atMost(CONVERGE).until(() -> !delivered.isEmpty() && delivered.get(delivered.size() - 1).seq() >= lastSeq);
-    stopReceiving = true;
-    receiving.join(EXIT.toMillis());
+    await().atMost(CONVERGE).until(() -> receiver.lastSeq() >= lastSeq);
+    receiver.stop(EXIT);
 
-    // every seq from the start, once, in order, across both connections
-    assertThat(delivered).extracting(Delivered::seq)
-        .containsExactlyElementsOf(LongStream.rangeClosed(1, lastSeq).boxed().toList());
-    Map<String, Long> seqOfText = delivered.stream().filter(d -> d.text() != null)
-        .collect(Collectors.toMap(Delivered::text, Delivered::seq));
-    assertThat(seqOfText).as("every message of the burst, each once").hasSize(BURST);
-
-    // what was acknowledged before the kill is delivered with the acknowledged seq
-    for (Outgoing out : burst) {
-      ServerFrame.Ack ack = acked.containsKey(out.key()) ? acked.get(out.key()) : retried.get(out.key());
-      assertThat(ack).as("an ack for %s", out.text()).isNotNull();
-      assertThat(seqOfText.get(out.text())).as("the seq of %s", out.text()).isEqualTo(ack.seq());
-    }
+    burst.assertDeliveredOnceInOrder(receiver.delivered(), lastSeq);
+    assertThat(receiver.delivered()).extracting(Receiver.Delivered::connection).contains(1, 2);
 
     // a retry of what had been stored before the kill is a duplicate carrying the original seq
-    Map<String, Long> storedBeforeKill = beforeKill.stream().filter(d -> d.text() != null)
-        .collect(Collectors.toMap(Delivered::text, Delivered::seq));
-    List<Outgoing> storedButUnacked = unacked.values().stream()
-        .filter(out -> storedBeforeKill.containsKey(out.text())).toList();
+    Map<String, Long> storedBeforeKill = Burst.seqOfText(beforeKill);
+    List<Burst.Outgoing> storedButUnacked = unacked.values().stream()
+        .filter(out -> storedBeforeKill.containsKey(out.text()))
+        .collect(Collectors.toList());
     assertThat(storedButUnacked).hasSizeGreaterThanOrEqualTo(STORED_BUT_UNACKED);
-    for (Outgoing out : storedButUnacked) {
-      ServerFrame.Ack ack = retried.get(out.key());
+    for (Burst.Outgoing out : storedButUnacked) {
+      ServerFrame.Ack ack = retried.acks().get(out.key());
       assertThat(ack.duplicate()).as("retry of stored %s", out.text()).isTrue();
       assertThat(ack.seq()).isEqualTo(storedBeforeKill.get(out.text()));
     }
-    long duplicates = retried.values().stream().filter(ServerFrame.Ack::duplicate).count();
-    assertThat(duplicates).as("retries of sends the node never stored are stored now").isLessThan(unacked.size());
-    Set<Integer> connections = delivered.stream().map(Delivered::connection).collect(Collectors.toSet());
-    assertThat(connections).containsExactlyInAnyOrder(1, 2);
+    assertThat(retried.duplicates()).as("retries of sends the node never stored are stored now")
+        .isLessThan(unacked.size());
 
-    System.out.printf("NodeCrashTest fsync=%s: %d acked before kill, %d delivered before kill, %d retried "
-            + "(%d duplicates); restart %d ms; kill to first retry ack %d ms%n",
-        fsync, acked.size(), messages(beforeKill), unacked.size(), duplicates,
-        (upAt - killedAt) / 1_000_000, (retry.firstAckAt() - killedAt) / 1_000_000);
+    // the production stop: SIGTERM runs coordinated shutdown, so connected clients are told to reconnect
+    second.terminate(EXIT);
+    ServerFrame.Reconnect reconnect = aliceAfter.await(ServerFrame.Reconnect.class, r -> true);
+    assertThat(reconnect.retryAfterMs()).isPositive();
+    assertThat(aliceAfter.next(ServerFrame.Close.class).code()).isEqualTo(Connection.CLOSE_SERVICE_RESTART);
+    assertThat(second.exitValue()).as("ended by SIGTERM after its shutdown hook").isEqualTo(128 + 15);
+
+    System.out.printf("NodeCrashTest: %d acked before the kill, %d delivered before it, %d retried "
+            + "(%d duplicates); restart %d ms; kill to first ack of a retry %d ms%n",
+        ACKS_READ_BEFORE_KILL, Burst.seqOfText(beforeKill).size(), unacked.size(), retried.duplicates(),
+        (upAt - killedAt) / 1_000_000, (retried.firstAckAt() - killedAt) / 1_000_000);
   }
 
-  private volatile boolean stopReceiving;
-
-  private record Retried(Map<String, ServerFrame.Ack> acks, long firstAckAt) {}
-
-  /** Sends every unacknowledged message again with its key; answers retryable errors by sending again. */
-  private static Retried retry(WsClient sender, String conversationId, Account to, Map<String, Outgoing> unacked) {
-    for (Outgoing out : unacked.values()) {
-      sender.send(send(conversationId, out.key(), to, out.text()));
-    }
-    Map<String, ServerFrame.Ack> acks = new HashMap<>();
-    long firstAckAt = 0;
-    long deadline = System.nanoTime() + CONVERGE.toNanos();
-    while (acks.size() < unacked.size() && System.nanoTime() < deadline) {
-      ServerFrame frame = sender.poll(Duration.ofNanos(deadline - System.nanoTime()));
-      if (frame instanceof ServerFrame.Ack ack && unacked.containsKey(ack.idempotencyKey())) {
-        if (acks.isEmpty()) {
-          firstAckAt = System.nanoTime();
-        }
-        acks.putIfAbsent(ack.idempotencyKey(), ack);
-      } else if (frame instanceof ServerFrame.Error error && error.retryable()
-          && unacked.containsKey(error.idempotencyKey())) {
-        Outgoing out = unacked.get(error.idempotencyKey());
-        sender.send(send(conversationId, out.key(), to, out.text()));
-      } else if (frame instanceof ServerFrame.Error error) {
-        throw new AssertionError("unexpected error on retry: " + error);
-      }
-    }
-    assertThat(acks).as("acks for every retried send").hasSameSizeAs(unacked);
-    return new Retried(acks, firstAckAt);
-  }
-
-  /** Records what the receiver gets on one connection and acknowledges it, until the socket closes. */
-  private Thread receive(WsClient client, String conversationId, List<Delivered> delivered, int connection) {
-    Thread thread = new Thread(() -> {
-      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-      while (System.nanoTime() < deadline) {
-        ServerFrame frame = client.poll(Duration.ofMillis(100));
-        if (frame == null) {
-          if (client.isClosed() || stopReceiving) {
-            return;
-          }
-        } else if (frame instanceof ServerFrame.Message message && message.conversationId().equals(conversationId)) {
-          delivered.add(new Delivered(message.seq(), text(message), connection));
-          acknowledge(client, conversationId, message.seq());
-        } else if (frame instanceof ServerFrame.Member member && member.conversationId().equals(conversationId)) {
-          delivered.add(new Delivered(member.seq(), null, connection));
-          acknowledge(client, conversationId, member.seq());
-        }
-      }
-    }, "receiver-" + connection);
-    thread.start();
-    return thread;
-  }
-
-  private static void acknowledge(WsClient client, String conversationId, long seq) {
+  private static void join(Thread thread) {
     try {
-      client.send(new ClientFrame.DeliveryAck(conversationId, seq));
-    } catch (RuntimeException connectionLost) {
-      // the node died; the cursor is resent with the next hello
+      thread.join(EXIT.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
-  }
-
-  private static long messages(List<Delivered> delivered) {
-    return delivered.stream().filter(d -> d.text() != null).count();
+    assertThat(thread.isAlive()).as("%s still running", thread.getName()).isFalse();
   }
 
   private NodeProcess startNode(Map<String, String> properties, Path log) {

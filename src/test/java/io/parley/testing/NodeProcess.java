@@ -95,6 +95,12 @@ public final class NodeProcess implements AutoCloseable {
     awaitExit(timeout);
   }
 
+  /** SIGTERM: the JVM's shutdown hook runs coordinated shutdown, as in a rolling deploy. */
+  public void terminate(Duration timeout) {
+    process.destroy();
+    awaitExit(timeout);
+  }
+
   public int exitValue() {
     return process.exitValue();
   }
