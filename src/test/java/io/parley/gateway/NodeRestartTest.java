@@ -1,10 +1,10 @@
 package io.parley.gateway;
 
-import static io.parley.testing.Chat.resume;
-import static io.parley.testing.Chat.sendUntilAcked;
 import static io.parley.testing.Chat.newConversationId;
 import static io.parley.testing.Chat.newKey;
+import static io.parley.testing.Chat.resume;
 import static io.parley.testing.Chat.send;
+import static io.parley.testing.Chat.sendUntilAcked;
 import static io.parley.testing.Chat.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,6 +21,7 @@ import io.parley.testing.DevAccounts.Account;
 import io.parley.testing.TestNode;
 import io.parley.testing.WsClient;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +90,7 @@ class NodeRestartTest {
       ServerFrame.Message last = b.next(ServerFrame.Message.class);
       assertThat(last.seq()).isEqualTo(2 + MESSAGES);
       assertThat(text(last)).isEqualTo("after");
-      assertThat(b.poll(java.time.Duration.ofMillis(300))).as("no duplicate was stored").isNull();
+      assertThat(b.poll(Duration.ofMillis(300))).as("no duplicate was stored").isNull();
     }
   }
 

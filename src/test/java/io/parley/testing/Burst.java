@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
@@ -34,6 +35,7 @@ public final class Burst {
   private final Account to;
   private final List<Outgoing> messages;
   private final Map<String, ServerFrame.Ack> acked = new ConcurrentHashMap<>();
+  private final Set<String> failed = ConcurrentHashMap.newKeySet();
 
   public Burst(String conversationId, Account to, int count) {
     this.conversationId = conversationId;
@@ -67,13 +69,15 @@ public final class Burst {
     }
   }
 
-  /** Reads the sender's frames up to the server's close frame, recording the acks among them. */
+  /** Reads the sender's frames up to the server's close frame, recording the acks and errors among them. */
   public ServerFrame.Close readAcksUntilClose(WsClient sender) {
     long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
     while (System.nanoTime() < deadline) {
       ServerFrame frame = sender.poll(Duration.ofNanos(deadline - System.nanoTime()));
       if (frame instanceof ServerFrame.Ack ack && ack.conversationId().equals(conversationId)) {
         record(ack);
+      } else if (frame instanceof ServerFrame.Error error && error.idempotencyKey() != null) {
+        failed.add(error.idempotencyKey());
       } else if (frame instanceof ServerFrame.Close close) {
         return close;
       }
@@ -83,6 +87,11 @@ public final class Burst {
 
   public Map<String, ServerFrame.Ack> acked() {
     return Map.copyOf(acked);
+  }
+
+  /** Keys of sends answered with an error (such as a timeout) while the first connection lasted. */
+  public Set<String> failed() {
+    return Set.copyOf(failed);
   }
 
   public Map<String, Outgoing> unacked() {
