@@ -58,6 +58,7 @@ public final class Burst {
         // the node went away under the burst; what was not acknowledged is retried
       }
     }, "burst-sender");
+    thread.setDaemon(true);
     thread.start();
     return thread;
   }

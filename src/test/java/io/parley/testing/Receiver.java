@@ -11,7 +11,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * across as many connections as it makes, and acknowledges each as a client does.
  */
 public final class Receiver {
-  /** One delivered event: {@code text} is the decrypted stand-in body, null for a membership change. */
+  /**
+   * One delivered event: {@code text} is the stand-in body, null for a membership change (or a message
+   * without a ciphertext for this device).
+   */
   public record Delivered(long seq, String text, int connection) {}
 
   private static final Duration MAX_LISTEN = Duration.ofMinutes(3);
@@ -33,6 +36,7 @@ public final class Receiver {
     }
     int connection = ++connections;
     thread = new Thread(() -> run(client, connection), "receiver-" + connection);
+    thread.setDaemon(true);
     thread.start();
   }
 
