@@ -24,6 +24,8 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -38,11 +40,14 @@ public final class ParleyNode {
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
   private final MongoStore store;
+  private final CompletableFuture<Void> stopped;
 
-  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, MongoStore store) {
+  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, MongoStore store,
+                     CompletableFuture<Void> stopped) {
     this.system = system;
     this.binding = binding;
     this.store = store;
+    this.stopped = stopped;
   }
 
   public static ParleyNode start(Config config) {
@@ -59,9 +64,14 @@ public final class ParleyNode {
     }
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley",
         store.journalConfig().withFallback(config));
-    system.getWhenTerminated().thenRun(() -> {
-      redis.close();
-      store.close();
+    // the node has stopped once its stores are closed, not merely when the actor system has terminated:
+    // only then is the data dir free for the next node
+    CompletableFuture<Void> stopped = system.getWhenTerminated().toCompletableFuture().thenRun(() -> {
+      try {
+        redis.close();
+      } finally {
+        store.close();
+      }
     });
     try {
       NodeHealth health = NodeHealth.get(system);
@@ -94,7 +104,7 @@ public final class ParleyNode {
             health.edgeReady(false);
             return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
           });
-      return new ParleyNode(system, binding, store);
+      return new ParleyNode(system, binding, store, stopped);
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("Parley node failed to start: " + e.getMessage(), e);
@@ -117,11 +127,16 @@ public final class ParleyNode {
     return store.connectionString();
   }
 
-  /** Graceful stop through coordinated shutdown; returns when the node has stopped. */
+  /** Completes when the actor system has terminated and the node's stores are closed. */
+  public CompletionStage<Void> whenStopped() {
+    return stopped;
+  }
+
+  /** Graceful stop through coordinated shutdown; returns when the node has stopped and released its data dir. */
   public void stop(Duration timeout) {
     system.terminate();
     try {
-      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      stopped.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("node did not stop within " + timeout, e);
     }

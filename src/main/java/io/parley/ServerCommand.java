@@ -13,7 +13,7 @@ final class ServerCommand implements Callable<Integer> {
     ParleyNode node = ParleyNode.start();
     var address = node.httpAddress();
     System.out.printf("Parley is up: ws://%s:%d/v1/ws%n", address.getHostString(), address.getPort());
-    node.system().getWhenTerminated().toCompletableFuture().get();
+    node.whenStopped().toCompletableFuture().get();
     return 0;
   }
 }

@@ -108,6 +108,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private boolean helloInProgress;
   private boolean attached;
   private boolean closing;
+  /** Set when the node shuts down while requests are in flight: sent once they are all answered. */
+  private ServerFrame.Reconnect drained;
   private int pending;
 
   private Connection(ActorContext<Command> ctx, TimerScheduler<Command> timers, Deps deps, Outbound outbound) {
@@ -132,9 +134,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(KeepAliveTick.class, msg -> keepAlive())
         .onMessage(SessionGone.class, msg -> endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_moved"),
             CLOSE_SESSION_MOVED, "session_moved"))
-        .onMessage(Shutdown.class, msg -> endWith(
-            new ServerFrame.Reconnect(msg.retryAfter().toMillis() + jitter(0, 1000), "server_restart"),
-            CLOSE_SERVICE_RESTART, "service_restart"))
+        .onMessage(Shutdown.class, this::onShutdown)
         .onMessageEquals(StreamEnded.INSTANCE, this::onStreamEnded)
         .onMessage(StreamFailed.class, msg -> onStreamEnded())
         .build();
@@ -143,7 +143,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   // ---- inbound ----
 
   private Behavior<Command> onInbound(Inbound msg) {
-    if (closing) {
+    if (closing || drained != null) {
       return release(msg.ackTo());
     }
     WebSocketFlow.InboundFrame frame = msg.frame();
@@ -350,6 +350,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private Behavior<Command> onAnswered(Answered answered) {
     pending--;
     answered.frames().forEach(this::send);
+    if (drained != null && pending == 0) {
+      return endWith(drained, CLOSE_SERVICE_RESTART, "service_restart");
+    }
     while (pending < MAX_PENDING_REQUESTS && !heldAcks.isEmpty()) {
       heldAcks.poll().tell(StreamAck.INSTANCE);
     }
@@ -406,6 +409,21 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (device != null) {
       session().tell(new DeviceSession.KeepAlive(sessionInbox));
     }
+    return this;
+  }
+
+  /**
+   * The node is shutting down. Requests already in flight are answered first (each ends within the ask
+   * timeout), so the client gets the acks of what was stored and the entities are idle before sharding
+   * hands them off; frames that arrive meanwhile are not read. Then reconnect and close.
+   */
+  private Behavior<Command> onShutdown(Shutdown msg) {
+    ServerFrame.Reconnect reconnect =
+        new ServerFrame.Reconnect(msg.retryAfter().toMillis() + jitter(0, 1000), "server_restart");
+    if (pending == 0) {
+      return endWith(reconnect, CLOSE_SERVICE_RESTART, "service_restart");
+    }
+    drained = reconnect;
     return this;
   }
 

@@ -151,10 +151,14 @@ public final class HttpEdge extends AllDirectives {
   private void registerShutdown(ServerBinding binding) {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-stop-accepting", () -> binding.unbind());
+    // connections first answer what they have in flight (each request ends within the ask timeout), so the
+    // entities are idle before sharding hands them off; the phase's timeout in http.conf leaves room for it
+    Duration drain = settings.session().askTimeout().plusSeconds(2);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "parley-reconnect-clients", () ->
         AskPattern.<Connections.Command, Integer>ask(connections,
                 replyTo -> new Connections.ShutdownAll(Duration.ofMillis(500), replyTo),
-                Duration.ofSeconds(5), system.scheduler())
+                drain, system.scheduler())
+            .exceptionally(stillOpen -> -1)
             .thenCompose(told -> binding.terminate(Duration.ofSeconds(5)))
             .thenApply(terminated -> Done.getInstance()));
   }

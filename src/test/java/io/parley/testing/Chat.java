@@ -4,6 +4,7 @@ import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,9 @@ import java.util.UUID;
 
 /** Small helpers that keep the integration tests about behaviour rather than frame plumbing. */
 public final class Chat {
+  /** How long a client keeps retrying what a node answers with a retryable error. */
+  public static final Duration RETRY_WITHIN = Duration.ofSeconds(60);
+
   private Chat() {}
 
   public static WsClient connect(int port, DevAccounts.Account account, int device, Map<String, Long> cursors) {
@@ -18,6 +22,67 @@ public final class Chat {
     client.send(new ClientFrame.Hello(account.token(), device, cursors));
     client.next(ServerFrame.Welcome.class);
     return client;
+  }
+
+  /**
+   * Says hello until the node takes it, as a client does after a restart: a node that has just started
+   * may answer a retryable error (and close) while its entities are still starting.
+   */
+  public static WsClient resume(int port, DevAccounts.Account account, int device, Map<String, Long> cursors) {
+    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
+    ServerFrame answer = null;
+    while (System.nanoTime() < deadline) {
+      WsClient client = WsClient.connect(port);
+      client.send(new ClientFrame.Hello(account.token(), device, cursors));
+      answer = client.poll(WsClient.WAIT);
+      if (answer instanceof ServerFrame.Welcome) {
+        return client;
+      }
+      client.close();
+      if (!(answer instanceof ServerFrame.Error error && error.retryable())) {
+        break;
+      }
+    }
+    throw new AssertionError("hello not welcomed within " + RETRY_WITHIN + "; last answer: " + answer);
+  }
+
+  /** Sends until acknowledged, sending again with the same key after a retryable error, as a client does. */
+  public static ServerFrame.Ack sendUntilAcked(WsClient client, ClientFrame.Send send) {
+    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
+    client.send(send);
+    while (System.nanoTime() < deadline) {
+      ServerFrame frame = client.poll(Duration.ofNanos(deadline - System.nanoTime()));
+      if (frame instanceof ServerFrame.Ack ack && ack.idempotencyKey().equals(send.idempotencyKey())) {
+        return ack;
+      }
+      if (frame instanceof ServerFrame.Error error && send.idempotencyKey().equals(error.idempotencyKey())) {
+        if (!error.retryable()) {
+          throw new AssertionError("send rejected: " + error);
+        }
+        client.send(send);
+      }
+    }
+    throw new AssertionError("no ack for " + send.idempotencyKey() + " within " + RETRY_WITHIN);
+  }
+
+  /** Creates a conversation, asking again after a retryable error (a retried identical create is answered alike). */
+  public static ServerFrame.Created create(WsClient creator, String conversationId, List<String> participants) {
+    ClientFrame.Create create = new ClientFrame.Create("create-" + conversationId, conversationId, participants);
+    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
+    creator.send(create);
+    while (System.nanoTime() < deadline) {
+      ServerFrame frame = creator.poll(Duration.ofNanos(deadline - System.nanoTime()));
+      if (frame instanceof ServerFrame.Created created && created.requestId().equals(create.requestId())) {
+        return created;
+      }
+      if (frame instanceof ServerFrame.Error error && create.requestId().equals(error.requestId())) {
+        if (!error.retryable()) {
+          throw new AssertionError("create rejected: " + error);
+        }
+        creator.send(create);
+      }
+    }
+    throw new AssertionError("conversation not created within " + RETRY_WITHIN);
   }
 
   public static WsClient connect(int port, DevAccounts.Account account) {
