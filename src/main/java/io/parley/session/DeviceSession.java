@@ -51,6 +51,9 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   /** Cumulative acknowledgement from the client: it has everything up to {@code seq}. */
   public record Acked(ActorRef<DeviceOutbound> connection, String conversationId, long seq) implements Command {}
 
+  /** Sharding's stop message (passivation, hand-off to another node): saves cursors, then stops. */
+  public enum Stop implements Command { INSTANCE }
+
   /** Sent by a bound connection now and then so an idle but connected session is not passivated. */
   public record KeepAlive(ActorRef<DeviceOutbound> connection) implements Command {}
 
@@ -71,6 +74,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   private enum FlushCursors implements Command { INSTANCE }
 
+  private record CursorsSaved(DeviceCursors.State state) implements Command {}
+
   /** Delivery progress of one conversation for the bound connection. */
   private static final class Stream {
     final long base;
@@ -89,7 +94,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   public static void init(ActorSystem<?> system, SessionSettings settings, ConversationHistory history) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(DeviceAddress.fromEntityId(ctx.getEntityId()), settings, history)));
+            create(DeviceAddress.fromEntityId(ctx.getEntityId()), settings, history))
+        .withStopMessage(Stop.INSTANCE));
   }
 
   public static Behavior<Command> create(DeviceAddress device, SessionSettings settings, ConversationHistory history) {
@@ -164,7 +170,11 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         .onMessage(TypingNotice.class, this::onTyping)
         .onMessage(KeepAlive.class, msg -> this)
         .onMessage(FlushCursors.class, msg -> flush())
-        .onSignal(PostStop.class, signal -> onStop())
+        .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onSignal(PostStop.class, signal -> {
+          endSession();
+          return this;
+        })
         .build();
   }
 
@@ -350,12 +360,28 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     return this;
   }
 
+  /** Tells the bound client to resume elsewhere and waits (briefly) until its cursors are saved. */
   private Behavior<Command> onStop() {
-    flush();
+    endSession();
+    if (unflushed.isEmpty()) {
+      return Behaviors.stopped();
+    }
+    cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushed),
+        getContext().messageAdapter(DeviceCursors.State.class, CursorsSaved::new)));
+    unflushed.clear();
+    timers.startSingleTimer(Stop.INSTANCE, Duration.ofSeconds(3));
+    return Behaviors.receive(Command.class)
+        .onMessage(CursorsSaved.class, saved -> Behaviors.stopped())
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onAnyMessage(ignored -> Behaviors.same())
+        .build();
+  }
+
+  private void endSession() {
     if (connection != null) {
       connection.tell(new DeviceOutbound.SessionEnded());
+      connection = null;
     }
-    return this;
   }
 
   private long unacked(String conversationId, Stream stream) {

@@ -94,6 +94,40 @@ class NodeRestartTest {
     }
   }
 
+  @Test
+  void cursorsAcknowledgedJustBeforeAStopAreSavedWhenTheSessionStops() {
+    // the periodic flush never runs here: only the session's own stop can save the cursor
+    Map<String, Object> noPeriodicFlush = Map.of("parley.session.cursor-flush-interval", "1h");
+    node = TestNode.start(dataDir, noPeriodicFlush);
+    int port = node.httpAddress().getPort();
+    Account alice = DevAccounts.login(port, "alice-cursor-stop");
+    Account bob = DevAccounts.login(port, "bob-cursor-stop");
+    String id = newConversationId();
+    try (WsClient a = track(resume(port, alice, 1, Map.of()));
+         WsClient b = track(resume(port, bob, 1, Map.of()))) {
+      Chat.create(a, id, List.of(bob.accountId()));
+      sendUntilAcked(a, send(id, newKey(), bob, "read before the stop"));
+      b.next(ServerFrame.Member.class);
+      long seq = b.next(ServerFrame.Message.class).seq();
+      b.send(new io.parley.protocol.ClientFrame.DeliveryAck(id, seq));
+      b.send(new io.parley.protocol.ClientFrame.Ping("acked"));
+      b.await(ServerFrame.Pong.class, pong -> true);
+      TestNode.stop(node); // with bob still connected
+    }
+
+    node = TestNode.start(dataDir, noPeriodicFlush);
+    port = node.httpAddress().getPort();
+    try (WsClient a = track(resume(port, alice, 1, Map.of()))) {
+      sendUntilAcked(a, send(id, newKey(), bob, "after the restart"));
+    }
+    try (WsClient b = track(resume(port, bob, 1, Map.of()))) {
+      ServerFrame.Message first = b.next(ServerFrame.Message.class);
+      assertThat(text(first)).as("what was acknowledged before the stop is not delivered again")
+          .isEqualTo("after the restart");
+      assertThat(b.poll(Duration.ofMillis(300))).isNull();
+    }
+  }
+
   private long snapshotsOf(String conversationId) {
     String pid = Conversation.persistenceId(conversationId).id();
     try (MongoClient client = MongoClients.create(node.mongoConnectionString())) {
