@@ -250,16 +250,18 @@ final class GroupCommitH2Backend extends H2Backend {
 
   private void groupCommit() {
     long covered;
+    boolean changed;
     applyLock.writeLock().lock();
     try {
       covered = started.get();
-      if (store.hasUnsavedChanges()) {
+      changed = store.hasUnsavedChanges();
+      if (changed) {
         store.commit();
       }
     } finally {
       applyLock.writeLock().unlock();
     }
-    if (fsync) {
+    if (fsync && changed) {
       store.sync();
     }
     commitLock.lock();

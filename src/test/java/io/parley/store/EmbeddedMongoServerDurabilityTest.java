@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A child process writes through the embedded store from several threads and is killed with
  * SIGKILL while writes are in flight; every insert it saw acknowledged must be there afterwards.
+ * The child runs with fsync off: a killed process leaves the operating system's cache intact, so
+ * the test checks what fsync does not cover, acknowledgement after commit.
  */
 class EmbeddedMongoServerDurabilityTest {
 
