@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbeddedMongoServerDurabilityTest {
 
   private static final int WRITERS = 8;
-  private static final int ACKS_BEFORE_KILL = 2_000;
+  private static final int ACKS_BEFORE_KILL = 1_000;
 
   @TempDir Path dir;
 
@@ -50,7 +50,7 @@ class EmbeddedMongoServerDurabilityTest {
     Thread reader = new Thread(() -> readAcks(child, acknowledged, enoughAcks), "child-stdout");
     reader.start();
     try {
-      assertThat(enoughAcks.await(60, TimeUnit.SECONDS))
+      assertThat(enoughAcks.await(120, TimeUnit.SECONDS))
           .as("child acknowledged %d inserts in time; its stderr:%n%s", ACKS_BEFORE_KILL, readQuietly(childErrors))
           .isTrue();
     } finally {
