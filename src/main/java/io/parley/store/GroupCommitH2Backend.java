@@ -55,12 +55,14 @@ final class GroupCommitH2Backend extends H2Backend {
    * Every commit writes a new chunk holding the touched pages (tens of kilobytes, whatever the
    * size of the change), and a chunk is freed only once none of its pages is live any more. H2's
    * background housekeeping would rewrite sparse chunks, but its thread also commits on its own,
-   * so it stays off and the committer compacts a little every second instead: this keeps the file
-   * within a few times its live data under a steady write load.
+   * so it stays off and the committer compacts every second instead: a little under load (it costs
+   * throughput), more when idle. This keeps the file within a few times its live data.
    */
   private static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(1);
-  private static final int COMPACT_TARGET_FILL_RATE = 70;
-  private static final int COMPACT_MAX_WRITE_BYTES = 8 * 1024 * 1024;
+  private static final int BUSY_COMPACT_FILL_RATE = 50;
+  private static final int BUSY_COMPACT_WRITE_BYTES = 4 * 1024 * 1024;
+  private static final int IDLE_COMPACT_FILL_RATE = 80;
+  private static final int IDLE_COMPACT_WRITE_BYTES = 32 * 1024 * 1024;
   /**
    * Chunks younger than this are neither compacted nor overwritten. H2 keeps them 45 s by default in
    * case the disk has not flushed them yet; here every commit is either synced (fsync on) or only
@@ -192,6 +194,7 @@ final class GroupCommitH2Backend extends H2Backend {
 
   private void runCommitter() {
     long lastHousekeeping = System.nanoTime();
+    long committedAtLastHousekeeping = 0;
     try {
       while (true) {
         boolean stop;
@@ -205,8 +208,9 @@ final class GroupCommitH2Backend extends H2Backend {
           commitLock.unlock();
         }
         if (housekeepingDue(lastHousekeeping)) {
-          compact();
+          compact(committed == committedAtLastHousekeeping);
           lastHousekeeping = System.nanoTime();
+          committedAtLastHousekeeping = committed;
         }
         groupCommit();
         if (stop) {
@@ -228,9 +232,13 @@ final class GroupCommitH2Backend extends H2Backend {
   }
 
   /** Rewrites sparse chunks so that the file does not grow without bound; the next commit persists it. */
-  private void compact() {
+  private void compact(boolean idle) {
     try {
-      store.compact(COMPACT_TARGET_FILL_RATE, COMPACT_MAX_WRITE_BYTES);
+      if (idle) {
+        store.compact(IDLE_COMPACT_FILL_RATE, IDLE_COMPACT_WRITE_BYTES);
+      } else {
+        store.compact(BUSY_COMPACT_FILL_RATE, BUSY_COMPACT_WRITE_BYTES);
+      }
     } catch (RuntimeException e) {
       log.warn("store compaction failed; it is retried later", e);
     }
@@ -242,16 +250,18 @@ final class GroupCommitH2Backend extends H2Backend {
 
   private void groupCommit() {
     long covered;
+    boolean changed;
     applyLock.writeLock().lock();
     try {
       covered = started.get();
-      if (store.hasUnsavedChanges()) {
+      changed = store.hasUnsavedChanges();
+      if (changed) {
         store.commit();
       }
     } finally {
       applyLock.writeLock().unlock();
     }
-    if (fsync) {
+    if (fsync && changed) {
       store.sync();
     }
     commitLock.lock();

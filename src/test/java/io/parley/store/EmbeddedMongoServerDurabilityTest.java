@@ -23,11 +23,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A child process writes through the embedded store from several threads and is killed with
  * SIGKILL while writes are in flight; every insert it saw acknowledged must be there afterwards.
+ * The child runs with fsync off: a killed process leaves the operating system's cache intact, so
+ * the test checks what fsync does not cover, acknowledgement after commit.
  */
 class EmbeddedMongoServerDurabilityTest {
 
   private static final int WRITERS = 8;
-  private static final int ACKS_BEFORE_KILL = 2_000;
+  private static final int ACKS_BEFORE_KILL = 1_000;
 
   @TempDir Path dir;
 
@@ -48,7 +50,7 @@ class EmbeddedMongoServerDurabilityTest {
     Thread reader = new Thread(() -> readAcks(child, acknowledged, enoughAcks), "child-stdout");
     reader.start();
     try {
-      assertThat(enoughAcks.await(60, TimeUnit.SECONDS))
+      assertThat(enoughAcks.await(120, TimeUnit.SECONDS))
           .as("child acknowledged %d inserts in time; its stderr:%n%s", ACKS_BEFORE_KILL, readQuietly(childErrors))
           .isTrue();
     } finally {

@@ -6,12 +6,13 @@ import com.mongodb.client.MongoCollection;
 import io.parley.config.ParleySettings.EmbeddedStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 import org.bson.Document;
 import org.bson.types.Binary;
 
@@ -30,7 +31,7 @@ public final class StoreThroughput {
   public static void main(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int[] writerCounts = args.length > 1
-        ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+        ? Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
         : new int[] {1, 16, 64};
     System.out.printf("%-18s %8s %12s %10s %10s %10s %12s%n", "mode", "writers", "inserts/s", "p50 ms", "p99 ms", "max ms", "file MB");
     for (Mode mode : Mode.values()) {
@@ -53,7 +54,6 @@ public final class StoreThroughput {
       long[] counts = new long[writers];
       CountDownLatch finished = new CountDownLatch(writers);
       byte[] payload = new byte[300];
-      List<Thread> threads = new ArrayList<>();
       for (int w = 0; w < writers; w++) {
         int writer = w;
         Thread thread = new Thread(() -> {
@@ -73,7 +73,6 @@ public final class StoreThroughput {
             finished.countDown();
           }
         });
-        threads.add(thread);
         thread.start();
       }
       Thread.sleep(2000); // warm-up: JIT, connection pool
@@ -86,14 +85,14 @@ public final class StoreThroughput {
       running.set(false);
       finished.await();
       Histogram histogram = latencies.getIntervalHistogram();
-      long total = java.util.Arrays.stream(counts).sum();
+      long total = Arrays.stream(counts).sum();
       double fileMb = mode == Mode.MEMORY ? 0 : Files.size(EmbeddedMongoServer.storeFile(dir)) / 1e6;
       System.out.printf("%-18s %8d %12.0f %10.2f %10.2f %10.2f %12.1f%n", mode, writers, total / (elapsed / 1e9),
           histogram.getValueAtPercentile(50) / 1000.0, histogram.getValueAtPercentile(99) / 1000.0,
           histogram.getMaxValue() / 1000.0, fileMb);
     } finally {
       try (var files = Files.walk(dir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
   }
