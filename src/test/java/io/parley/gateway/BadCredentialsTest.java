@@ -20,16 +20,14 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import io.parley.ParleyNode;
 import io.parley.protocol.ClientFrame;
 import io.parley.testing.Chat;
-import io.parley.testing.TestNode;
+import io.parley.testing.NodeExtension;
 import io.parley.testing.WsClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -39,10 +37,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -62,26 +58,13 @@ class BadCredentialsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  @TempDir
-  static Path dataDir;
-  static ParleyNode node;
-  static int port;
-
-  @BeforeAll
-  static void startNode() throws JOSEException {
-    node = TestNode.start(dataDir, Map.of(
+  @RegisterExtension
+  static final NodeExtension parley = new NodeExtension(Map.of(
         "parley.auth.dev-tokens.enabled", false,
         "parley.auth.issuer", ISSUER,
         "parley.auth.audience", AUDIENCE,
         "parley.auth.public-key-pem", pem(PROVIDER),
         "parley.session.hello-timeout", HELLO_TIMEOUT.toMillis() + "ms"));
-    port = node.httpAddress().getPort();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    TestNode.stop(node);
-  }
 
   // ---- tokens ----
 
@@ -162,7 +145,7 @@ class BadCredentialsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("unusableHellos")
   void aHelloWithUnusableCredentialsIsRefusedAndClosedWith4003(String what, String hello, String code) {
-    try (WsClient client = WsClient.connect(port)) {
+    try (WsClient client = WsClient.connect(parley.port())) {
       client.sendRaw(hello);
       assertEchoes(nextError(client, code), null, null, null);
       assertClosedWith(client, Connection.CLOSE_UNAUTHORIZED);
@@ -171,7 +154,7 @@ class BadCredentialsTest {
 
   @Test
   void aRefusedHelloEndsTheConnectionSoNothingMoreIsRead() {
-    try (WsClient client = WsClient.connect(port)) {
+    try (WsClient client = WsClient.connect(parley.port())) {
       client.sendRaw(hello("garbage"));
       client.send(new ClientFrame.Ping("after the refusal"));
       nextError(client, "token_invalid");
@@ -183,7 +166,7 @@ class BadCredentialsTest {
   @Test
   void aConnectionWithoutHelloIsAnsweredUntilTheHelloTimeoutClosesItWith4001() {
     long start = System.nanoTime();
-    try (WsClient client = WsClient.connect(port)) {
+    try (WsClient client = WsClient.connect(parley.port())) {
       client.send(new ClientFrame.Create("early", Chat.newConversationId(), List.of(accountId())));
       nextError(client, "hello_required");
       client.sendRaw("{\"type\":\"hello\",\"token\":\"" + validToken() + "\",\"device\":0}");
@@ -199,7 +182,7 @@ class BadCredentialsTest {
 
   @Test
   void aSilentConnectionIsClosedWith4001() {
-    try (WsClient client = WsClient.connect(port)) {
+    try (WsClient client = WsClient.connect(parley.port())) {
       nextError(client, "hello_required");
       assertClosedWith(client, Connection.CLOSE_HELLO_TIMEOUT);
     }
@@ -209,7 +192,7 @@ class BadCredentialsTest {
 
   private HttpResponse<String> lookup(String handle, String token) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + port + "/v1/accounts/lookup?handle=" + handle)).GET();
+        URI.create("http://127.0.0.1:" + parley.port() + "/v1/accounts/lookup?handle=" + handle)).GET();
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }
@@ -249,7 +232,7 @@ class BadCredentialsTest {
   @Test
   void theDevTokenEndpointDoesNotExistWhenDevTokensAreOff() throws Exception {
     HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/v1/dev/token"))
+            URI.create("http://127.0.0.1:" + parley.port() + "/v1/dev/token"))
         .POST(HttpRequest.BodyPublishers.ofString("{\"handle\":\"alice\"}"))
         .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(404);
@@ -267,10 +250,14 @@ class BadCredentialsTest {
     }
   }
 
-  private static String pem(ECKey key) throws JOSEException {
-    return "-----BEGIN PUBLIC KEY-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.toECPublicKey().getEncoded())
-        + "\n-----END PUBLIC KEY-----\n";
+  private static String pem(ECKey key) {
+    try {
+      return "-----BEGIN PUBLIC KEY-----\n"
+          + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.toECPublicKey().getEncoded())
+          + "\n-----END PUBLIC KEY-----\n";
+    } catch (JOSEException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String quote(String text) {

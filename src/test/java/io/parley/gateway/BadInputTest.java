@@ -11,33 +11,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.parley.ParleyNode;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
 import io.parley.testing.Chat;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
-import io.parley.testing.TestNode;
+import io.parley.testing.NodeExtension;
 import io.parley.testing.WsClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every kind of bad input a client can send, over real WebSockets and HTTP to a running node: each gets
@@ -53,28 +49,15 @@ class BadInputTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  @TempDir
-  static Path dataDir;
-  static ParleyNode node;
-  static int port;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start(dataDir, Map.of(
+  @RegisterExtension
+  static final NodeExtension parley = new NodeExtension(Map.of(
         "parley.protocol.max-frame-bytes", MAX_FRAME_CHARS,
         "parley.protocol.max-envelope-bytes", MAX_ENVELOPE_BYTES,
         "parley.protocol.max-envelopes", MAX_ENVELOPES,
         "parley.session.max-devices-per-user", MAX_DEVICES));
-    port = node.httpAddress().getPort();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    TestNode.stop(node);
-  }
 
   private static Account newAccount(String role) {
-    return DevAccounts.login(port, role + "-" + NAMES.incrementAndGet());
+    return DevAccounts.login(parley.port(), role + "-" + NAMES.incrementAndGet());
   }
 
   private static String base64(byte[] bytes) {
@@ -92,8 +75,8 @@ class BadInputTest {
   static final class Room implements AutoCloseable {
     final Account alice = newAccount("alice");
     final Account bob = newAccount("bob");
-    final WsClient a = connect(port, alice);
-    final WsClient b = connect(port, bob);
+    final WsClient a = connect(parley.port(), alice);
+    final WsClient b = connect(parley.port(), bob);
     final String id = newConversationId();
     long lastSeq;
 
@@ -304,7 +287,7 @@ class BadInputTest {
       Account alice = newAccount("alice");
       Account bob = newAccount("bob");
       String id = newConversationId();
-      try (WsClient client = WsClient.connect(port)) {
+      try (WsClient client = WsClient.connect(parley.port())) {
         client.send(new ClientFrame.Create("early", id, List.of(bob.accountId())));
         nextError(client, "hello_required");
         client.send(new ClientFrame.Send(id, newKey(), List.of(Chat.envelope(bob, 1, "early"))));
@@ -343,18 +326,18 @@ class BadInputTest {
     void aDeviceBeyondTheLimitIsRefusedAndClosedWith4004() {
       Account carol = newAccount("carol");
       for (int device = 1; device <= MAX_DEVICES; device++) {
-        try (WsClient ok = connect(port, carol, device, Map.of())) {
+        try (WsClient ok = connect(parley.port(), carol, device, Map.of())) {
           assertAlive(ok);
         }
       }
       for (int device : new int[] {MAX_DEVICES + 1, 127}) {
-        try (WsClient refused = WsClient.connect(port)) {
+        try (WsClient refused = WsClient.connect(parley.port())) {
           refused.send(new ClientFrame.Hello(carol.token(), device, Map.of()));
           nextError(refused, "too_many_devices");
           assertClosedWith(refused, Connection.CLOSE_TOO_MANY_DEVICES);
         }
       }
-      try (WsClient again = connect(port, carol, MAX_DEVICES, Map.of())) {
+      try (WsClient again = connect(parley.port(), carol, MAX_DEVICES, Map.of())) {
         assertAlive(again);
       }
     }
@@ -391,7 +374,7 @@ class BadInputTest {
 
     @Test
     void aNonParticipantCannotSendFetchOrChangeMembers() {
-      try (Room room = new Room(); WsClient carol = connect(port, newAccount("carol"))) {
+      try (Room room = new Room(); WsClient carol = connect(parley.port(), newAccount("carol"))) {
         room.sendOk(room.sendToBob(newKey(), "private"));
         String key = newKey();
         carol.send(new ClientFrame.Send(room.id, key, List.of(Chat.envelope(room.bob, 1, "let me in"))));
@@ -442,7 +425,7 @@ class BadInputTest {
 
     @Test
     void aCreateOnAnIdInUseByAnotherCreatorIsRefused() {
-      try (Room room = new Room(); WsClient carol = connect(port, newAccount("carol"))) {
+      try (Room room = new Room(); WsClient carol = connect(parley.port(), newAccount("carol"))) {
         carol.send(new ClientFrame.Create("steal-1", room.id, List.of(room.alice.accountId())));
         assertEchoes(nextError(carol, "conversation_exists"), "steal-1", room.id, null);
         carol.send(new ClientFrame.Create("steal-2", room.id,
@@ -541,7 +524,7 @@ class BadInputTest {
     @Test
     void anEnvelopeForANonParticipantIsAnUnknownRecipient() {
       Account carol = newAccount("carol");
-      try (WsClient c = connect(port, carol)) {
+      try (WsClient c = connect(parley.port(), carol)) {
         String key = newKey();
         refused("unknown_recipient", key, toBob(1, base64("for bob")),
             new Envelope(carol.accountId(), 1, Envelope.WHISPER, base64("for carol")));
@@ -623,14 +606,14 @@ class BadInputTest {
   class Http {
 
     private HttpResponse<String> devToken(String body) throws Exception {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/dev/token"))
+      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + parley.port() + "/v1/dev/token"))
           .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
           HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<String> lookup(String handle, String authorization) throws Exception {
       HttpRequest.Builder request = HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + port + "/v1/accounts/lookup?handle=" + handle)).GET();
+          URI.create("http://127.0.0.1:" + parley.port() + "/v1/accounts/lookup?handle=" + handle)).GET();
       if (authorization != null) {
         request.header("Authorization", authorization);
       }
@@ -698,7 +681,7 @@ class BadInputTest {
       assertError(lookup("has%20space", "Bearer " + alice.token()), 400, "invalid_handle");
       assertError(lookup("", "Bearer " + alice.token()), 400, "invalid_handle");
       HttpResponse<String> noHandle = HTTP.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + port + "/v1/accounts/lookup"))
+              URI.create("http://127.0.0.1:" + parley.port() + "/v1/accounts/lookup"))
           .header("Authorization", "Bearer " + alice.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
       assertError(noHandle, 400, "invalid_handle");
       assertError(lookup("nobody-" + NAMES.incrementAndGet(), "Bearer " + alice.token()), 404, "unknown_handle");

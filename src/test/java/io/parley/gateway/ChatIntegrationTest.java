@@ -7,40 +7,23 @@ import static io.parley.testing.Chat.send;
 import static io.parley.testing.Chat.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.parley.ParleyNode;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.ServerFrame;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
-import io.parley.testing.TestNode;
+import io.parley.testing.NodeExtension;
 import io.parley.testing.WsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** WebSocket clients chat through a running node on the embedded stores. */
 class ChatIntegrationTest {
-  @TempDir
-  static Path dataDir;
-  static ParleyNode node;
-  static int port;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start(dataDir);
-    port = node.httpAddress().getPort();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    TestNode.stop(node);
-  }
+  @RegisterExtension
+  static final NodeExtension parley = new NodeExtension();
 
   private static String createConversation(WsClient creator, Account... others) {
     String id = newConversationId();
@@ -53,9 +36,9 @@ class ChatIntegrationTest {
 
   @Test
   void twoClientsChatInOrderWithGapFreeSeqs() {
-    Account alice = DevAccounts.login(port, "alice-chat");
-    Account bob = DevAccounts.login(port, "bob-chat");
-    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+    Account alice = DevAccounts.login(parley.port(), "alice-chat");
+    Account bob = DevAccounts.login(parley.port(), "bob-chat");
+    try (WsClient a = connect(parley.port(), alice); WsClient b = connect(parley.port(), bob)) {
       String id = createConversation(a, bob);
       ServerFrame.Member created = b.next(ServerFrame.Member.class);
       assertThat(created.change()).isEqualTo("created");
@@ -82,9 +65,9 @@ class ChatIntegrationTest {
 
   @Test
   void aRepeatedIdempotencyKeyIsAcknowledgedWithTheOriginalSeqAndDeliveredOnce() {
-    Account alice = DevAccounts.login(port, "alice-dup");
-    Account bob = DevAccounts.login(port, "bob-dup");
-    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+    Account alice = DevAccounts.login(parley.port(), "alice-dup");
+    Account bob = DevAccounts.login(parley.port(), "bob-dup");
+    try (WsClient a = connect(parley.port(), alice); WsClient b = connect(parley.port(), bob)) {
       String id = createConversation(a, bob);
       b.next(ServerFrame.Member.class);
       String key = newKey();
@@ -104,12 +87,12 @@ class ChatIntegrationTest {
 
   @Test
   void aDisconnectedDeviceResumesFromItsCursorWithNothingMissingOrRepeated() {
-    Account alice = DevAccounts.login(port, "alice-resume");
-    Account bob = DevAccounts.login(port, "bob-resume");
+    Account alice = DevAccounts.login(parley.port(), "alice-resume");
+    Account bob = DevAccounts.login(parley.port(), "bob-resume");
     String id;
     long lastSeen;
-    try (WsClient a = connect(port, alice)) {
-      try (WsClient b = connect(port, bob)) {
+    try (WsClient a = connect(parley.port(), alice)) {
+      try (WsClient b = connect(parley.port(), bob)) {
         id = createConversation(a, bob);
         lastSeen = b.next(ServerFrame.Member.class).seq();
         a.send(send(id, newKey(), bob, "while online"));
@@ -120,7 +103,7 @@ class ChatIntegrationTest {
         a.await(ServerFrame.Ack.class, x -> true);
       }
     }
-    try (WsClient b = connect(port, bob, 1, Map.of(id, lastSeen))) {
+    try (WsClient b = connect(parley.port(), bob, 1, Map.of(id, lastSeen))) {
       List<String> texts = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         ServerFrame.Message message = b.next(ServerFrame.Message.class);
@@ -134,11 +117,11 @@ class ChatIntegrationTest {
 
   @Test
   void acknowledgedCursorsArePersistedSoAResumeWithoutCursorsGetsOnlyWhatIsMissing() {
-    Account alice = DevAccounts.login(port, "alice-cursor");
-    Account bob = DevAccounts.login(port, "bob-cursor");
+    Account alice = DevAccounts.login(parley.port(), "alice-cursor");
+    Account bob = DevAccounts.login(parley.port(), "bob-cursor");
     String id;
-    try (WsClient a = connect(port, alice)) {
-      try (WsClient b = connect(port, bob)) {
+    try (WsClient a = connect(parley.port(), alice)) {
+      try (WsClient b = connect(parley.port(), bob)) {
         id = createConversation(a, bob);
         b.next(ServerFrame.Member.class);
         a.send(send(id, newKey(), bob, "seen"));
@@ -148,7 +131,7 @@ class ChatIntegrationTest {
       a.send(send(id, newKey(), bob, "missed"));
       a.await(ServerFrame.Ack.class, x -> true);
     }
-    try (WsClient b = connect(port, bob, 1, Map.of())) {
+    try (WsClient b = connect(parley.port(), bob, 1, Map.of())) {
       ServerFrame.Message message = b.next(ServerFrame.Message.class);
       assertThat(text(message)).isEqualTo("missed");
       assertThat(b.poll(Duration.ofMillis(300))).isNull();
@@ -157,17 +140,17 @@ class ChatIntegrationTest {
 
   @Test
   void fetchReturnsARangeInOrderThenFetched() {
-    Account alice = DevAccounts.login(port, "alice-fetch");
-    Account bob = DevAccounts.login(port, "bob-fetch");
+    Account alice = DevAccounts.login(parley.port(), "alice-fetch");
+    Account bob = DevAccounts.login(parley.port(), "bob-fetch");
     String id;
-    try (WsClient a = connect(port, alice)) {
+    try (WsClient a = connect(parley.port(), alice)) {
       id = createConversation(a, bob);
       for (int i = 0; i < 6; i++) {
         a.send(send(id, newKey(), bob, "m" + i));
         a.await(ServerFrame.Ack.class, x -> true);
       }
     }
-    try (WsClient b = connect(port, bob, 1, Map.of(id, 7L))) {
+    try (WsClient b = connect(parley.port(), bob, 1, Map.of(id, 7L))) {
       b.send(new ClientFrame.Fetch("f1", id, 3, 5));
       List<String> texts = new ArrayList<>();
       List<Long> seqs = new ArrayList<>();
@@ -185,11 +168,17 @@ class ChatIntegrationTest {
 
   @Test
   void theSendersOwnDevicesSeeEverySeqWithoutACiphertextForThemselves() {
-    Account alice = DevAccounts.login(port, "alice-echo");
-    Account bob = DevAccounts.login(port, "bob-echo");
-    try (WsClient a = connect(port, alice)) {
-      String id = createConversation(a, bob);
-      assertThat(a.await(ServerFrame.Member.class, m -> m.conversationId().equals(id)).seq()).isEqualTo(1);
+    Account alice = DevAccounts.login(parley.port(), "alice-echo");
+    Account bob = DevAccounts.login(parley.port(), "bob-echo");
+    try (WsClient a = connect(parley.port(), alice)) {
+      String id = newConversationId();
+      a.send(new ClientFrame.Create("r1", id, List.of(bob.accountId())));
+      // the answer and the creator's own copy of the event race: take them in either order
+      List<ServerFrame> frames = List.of(a.next(ServerFrame.class), a.next(ServerFrame.class));
+      assertThat(frames).anySatisfy(f -> assertThat(f).isInstanceOfSatisfying(ServerFrame.Created.class,
+          created -> assertThat(created.seq()).isEqualTo(1)));
+      assertThat(frames).anySatisfy(f -> assertThat(f).isInstanceOfSatisfying(ServerFrame.Member.class,
+          member -> assertThat(member.seq()).isEqualTo(1)));
       a.send(send(id, newKey(), bob, "hi"));
       ServerFrame.Message echo = a.await(ServerFrame.Message.class, m -> m.conversationId().equals(id));
       assertThat(echo.seq()).isEqualTo(2);
@@ -200,12 +189,12 @@ class ChatIntegrationTest {
 
   @Test
   void aSecondConnectionForTheSameDeviceReplacesTheFirst() {
-    Account carol = DevAccounts.login(port, "carol-replace");
-    Account dave = DevAccounts.login(port, "dave-replace");
-    try (WsClient first = connect(port, carol); WsClient d = connect(port, dave)) {
+    Account carol = DevAccounts.login(parley.port(), "carol-replace");
+    Account dave = DevAccounts.login(parley.port(), "dave-replace");
+    try (WsClient first = connect(parley.port(), carol); WsClient d = connect(parley.port(), dave)) {
       String id = createConversation(d, carol);
       first.next(ServerFrame.Member.class);
-      try (WsClient second = connect(port, carol, 1, Map.of(id, 1L))) {
+      try (WsClient second = connect(parley.port(), carol, 1, Map.of(id, 1L))) {
         ServerFrame.Close close = first.await(ServerFrame.Close.class, c -> true);
         assertThat(close.code()).isEqualTo(Connection.CLOSE_REPLACED);
         assertThat(first.awaitClose()).isEqualTo(1000);

@@ -5,45 +5,28 @@ import static io.parley.testing.Chat.newConversationId;
 import static io.parley.testing.Chat.newKey;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.parley.ParleyNode;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
-import io.parley.testing.TestNode;
+import io.parley.testing.NodeExtension;
 import io.parley.testing.WsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A slow client cannot make the server hold its traffic: it is paused, or disconnected, and loses nothing. */
 class SlowClientTest {
   private static final int WINDOW = 16;
 
-  @TempDir
-  static Path dataDir;
-  static ParleyNode node;
-  static int port;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start(dataDir, Map.of(
+  @RegisterExtension
+  static final NodeExtension parley = new NodeExtension(Map.of(
         "parley.session.max-in-flight", WINDOW,
         "parley.session.outbound-buffer", 64));
-    port = node.httpAddress().getPort();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    TestNode.stop(node);
-  }
 
   private static String conversationOf(WsClient a, WsClient b, Account bob) {
     String id = newConversationId();
@@ -62,9 +45,9 @@ class SlowClientTest {
 
   @Test
   void aDeviceThatDoesNotAcknowledgeIsPausedAtItsWindowAndResumesWhenItAcknowledges() {
-    Account alice = DevAccounts.login(port, "alice-window");
-    Account bob = DevAccounts.login(port, "bob-window");
-    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+    Account alice = DevAccounts.login(parley.port(), "alice-window");
+    Account bob = DevAccounts.login(parley.port(), "bob-window");
+    try (WsClient a = connect(parley.port(), alice); WsClient b = connect(parley.port(), bob)) {
       String id = conversationOf(a, b, bob);
       sendAll(a, id, bob, 3 * WINDOW, "c21hbGw=");
 
@@ -86,11 +69,11 @@ class SlowClientTest {
 
   @Test
   void aClientThatLetsAnswersPileUpUnreadIsDisconnectedAsTooSlowAndResumes() {
-    Account alice = DevAccounts.login(port, "alice-slow");
-    Account bob = DevAccounts.login(port, "bob-slow");
+    Account alice = DevAccounts.login(parley.port(), "alice-slow");
+    Account bob = DevAccounts.login(parley.port(), "bob-slow");
     String body = Base64.getEncoder().encodeToString(new byte[60_000]);
     String id;
-    try (WsClient a = connect(port, alice); WsClient b = connect(port, bob)) {
+    try (WsClient a = connect(parley.port(), alice); WsClient b = connect(parley.port(), bob)) {
       id = conversationOf(a, b, bob);
       sendAll(a, id, bob, 10, body);
       for (long seq = 2; seq <= 11; seq++) {
@@ -119,7 +102,7 @@ class SlowClientTest {
 
       sendAll(a, id, bob, 1, "YWZ0ZXI=");
     }
-    try (WsClient b = connect(port, bob, 1, Map.of(id, 11L))) {
+    try (WsClient b = connect(parley.port(), bob, 1, Map.of(id, 11L))) {
       assertThat(b.next(ServerFrame.Message.class).seq()).isEqualTo(12);
       assertThat(b.poll(Duration.ofMillis(300))).isNull();
     }
