@@ -24,6 +24,7 @@ public final class TestNode {
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("pekko.management.http.port", 0);
     values.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
+    values.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
     values.putAll(overrides);
     return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load());
   }
