@@ -127,6 +127,9 @@ class ChatIntegrationTest {
         a.send(send(id, newKey(), bob, "seen"));
         long seq = b.next(ServerFrame.Message.class).seq();
         b.send(new ClientFrame.DeliveryAck(id, seq));
+        // the answer to a ping comes after the ack was handed on: only then is it safe to hang up
+        b.send(new ClientFrame.Ping("after-ack"));
+        b.await(ServerFrame.Pong.class, pong -> true);
       }
       a.send(send(id, newKey(), bob, "missed"));
       a.await(ServerFrame.Ack.class, x -> true);
