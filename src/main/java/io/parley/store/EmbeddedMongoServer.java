@@ -6,6 +6,7 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import io.parley.config.ParleySettings.EmbeddedStore;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +94,11 @@ public final class EmbeddedMongoServer implements AutoCloseable {
 
   public boolean isInMemory() {
     return durableBackend == null;
+  }
+
+  /** The durable backend's committer statistics; empty in memory. */
+  Optional<GroupCommitH2Backend.CommitStats> commitStats() {
+    return Optional.ofNullable(durableBackend).map(GroupCommitH2Backend::stats);
   }
 
   /** False once a commit has failed (the store then refuses every command) or after close. */

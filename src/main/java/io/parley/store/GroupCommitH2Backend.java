@@ -90,6 +90,19 @@ final class GroupCommitH2Backend extends H2Backend {
 
   private final Thread committer;
 
+  // committer-thread statistics, read by benchmarks
+  private final AtomicLong commits = new AtomicLong();
+  private final AtomicLong commitNanos = new AtomicLong();
+  private final AtomicLong syncNanos = new AtomicLong();
+  private final AtomicLong compactNanos = new AtomicLong();
+
+  /** What the committer has done so far: counts and the time spent in each step. */
+  record CommitStats(long commits, long writes, long commitNanos, long syncNanos, long compactNanos) {}
+
+  CommitStats stats() {
+    return new CommitStats(commits.get(), committed, commitNanos.get(), syncNanos.get(), compactNanos.get());
+  }
+
   private GroupCommitH2Backend(MVStore store, boolean fsync) {
     super(store);
     this.store = store;
@@ -208,7 +221,9 @@ final class GroupCommitH2Backend extends H2Backend {
           commitLock.unlock();
         }
         if (housekeepingDue(lastHousekeeping)) {
+          long compactStart = System.nanoTime();
           compact(committed == committedAtLastHousekeeping);
+          compactNanos.addAndGet(System.nanoTime() - compactStart);
           lastHousekeeping = System.nanoTime();
           committedAtLastHousekeeping = committed;
         }
@@ -251,6 +266,7 @@ final class GroupCommitH2Backend extends H2Backend {
   private void groupCommit() {
     long covered;
     boolean changed;
+    long commitStart = System.nanoTime();
     applyLock.writeLock().lock();
     try {
       covered = started.get();
@@ -261,8 +277,14 @@ final class GroupCommitH2Backend extends H2Backend {
     } finally {
       applyLock.writeLock().unlock();
     }
+    long syncStart = System.nanoTime();
     if (fsync && changed) {
       store.sync();
+    }
+    if (changed) {
+      commits.incrementAndGet();
+      commitNanos.addAndGet(syncStart - commitStart);
+      syncNanos.addAndGet(System.nanoTime() - syncStart);
     }
     commitLock.lock();
     try {
