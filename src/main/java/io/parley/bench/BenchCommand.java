@@ -1,13 +1,80 @@
 package io.parley.bench;
 
+import java.net.URI;
+import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** Load generator: drives WebSocket clients in 1:1 conversations against a running node. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure a running Parley node.")
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {
+      "Measure a running Parley node: N clients in N/2 one-to-one conversations, every client sending to its",
+      "peer on a fixed schedule (open loop: sends never wait for acks), every receiver acknowledging what it",
+      "gets. Reports delivered messages/s, send-to-receive and ack latency, lost, repeated and out-of-order",
+      "deliveries, and the server's CPU and heap. Needs the node's dev token endpoint (embedded profile)."},
+    footer = {"", "Exit status: 0 when every message was delivered once and in order, 1 otherwise, 2 on a setup failure."})
 public final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080", description = "node to measure (default: ${DEFAULT-VALUE})")
+  URI url;
+
+  @Option(names = "--clients", defaultValue = "100", description = "WebSocket clients, an even number; pairs share a conversation (default: ${DEFAULT-VALUE})")
+  int clients;
+
+  @Option(names = "--rate", defaultValue = "1000", description = "messages per second offered by all clients together (default: ${DEFAULT-VALUE})")
+  double rate;
+
+  @Option(names = "--duration", defaultValue = "30", description = "measured seconds (default: ${DEFAULT-VALUE})")
+  long durationSeconds;
+
+  @Option(names = "--messages", description = "messages each client sends in the measured window; replaces --duration")
+  Long messagesPerClient;
+
+  @Option(names = "--warmup", defaultValue = "10", description = "seconds of sending at the same rate before measuring (default: ${DEFAULT-VALUE})")
+  long warmupSeconds;
+
+  @Option(names = "--payload", defaultValue = "256", description = "ciphertext bytes per message (default: ${DEFAULT-VALUE})")
+  int payload;
+
+  @Option(names = "--ack-every", defaultValue = "1", description = "acknowledge after this many frames per conversation (and at least every 50 ms) (default: ${DEFAULT-VALUE})")
+  int ackEvery;
+
+  @Option(names = "--threads", defaultValue = "2", description = "client I/O threads (default: ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(names = "--drain-timeout", defaultValue = "30", description = "seconds to wait after sending for outstanding acks and deliveries (default: ${DEFAULT-VALUE})")
+  long drainSeconds;
+
+  @Option(names = "--server-pid", description = "pid of the node's JVM on this machine, to report its CPU, heap and RSS")
+  Long serverPid;
+
+  @Option(names = "--label", defaultValue = "", description = "a name for this run in the summary")
+  String label;
+
   @Override
-  public Integer call() {
-    throw new UnsupportedOperationException("bench arrives with the benchmark change");
+  public Integer call() throws InterruptedException {
+    BenchPlan plan;
+    try {
+      Duration duration = messagesPerClient == null
+          ? Duration.ofSeconds(durationSeconds)
+          : Duration.ofNanos((long) (messagesPerClient * clients / rate * 1e9));
+      plan = new BenchPlan(url, clients, rate, Duration.ofSeconds(warmupSeconds), duration, payload, ackEvery,
+          threads, Duration.ofSeconds(drainSeconds),
+          serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), label);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    BenchResult result;
+    try {
+      result = new Bench(plan, System.out).run();
+    } catch (RuntimeException e) {
+      System.err.println("bench failed: " + e);
+      return 2;
+    }
+    new BenchReport(result).print(System.out);
+    return result.hasDeliveryFaults() ? 1 : 0;
   }
 }

@@ -1,0 +1,63 @@
+package io.parley.bench;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.OptionalLong;
+
+/**
+ * What one bench run does: {@code clients} connections in {@code clients / 2} one-to-one conversations,
+ * every client sending to its peer, together {@code rate} messages a second, first for {@code warmup}
+ * (not measured), then for {@code duration} (measured).
+ */
+record BenchPlan(URI url, int clients, double rate, Duration warmup, Duration duration, int payloadBytes,
+                 int ackEvery, int threads, Duration drainTimeout, OptionalLong serverPid, String label) {
+
+  BenchPlan {
+    if (clients < 2 || clients % 2 != 0) {
+      throw new IllegalArgumentException("--clients must be an even number of at least 2");
+    }
+    if (!(rate > 0)) {
+      throw new IllegalArgumentException("--rate must be positive");
+    }
+    if (payloadBytes < Payload.HEADER_BYTES || payloadBytes > 65_536) {
+      throw new IllegalArgumentException("--payload must be " + Payload.HEADER_BYTES + " to 65536 bytes");
+    }
+    if (ackEvery < 1) {
+      throw new IllegalArgumentException("--ack-every must be at least 1");
+    }
+    if (threads < 1) {
+      throw new IllegalArgumentException("--threads must be at least 1");
+    }
+    if (warmup.isNegative() || duration.isNegative() || duration.isZero()) {
+      throw new IllegalArgumentException("--duration must be positive and --warmup not negative");
+    }
+  }
+
+  int conversations() {
+    return clients / 2;
+  }
+
+  /** Messages sent during the warm-up; they come first in the schedule. */
+  long warmupMessages() {
+    return Math.round(rate * warmup.toNanos() / 1e9);
+  }
+
+  /** Messages sent during the measured window. */
+  long measuredMessages() {
+    return Math.round(rate * duration.toNanos() / 1e9);
+  }
+
+  /** When message {@code n} of the whole schedule is due, in nanoseconds after the schedule starts. */
+  long dueNanos(long n) {
+    return (long) (n * 1e9 / rate);
+  }
+
+  URI webSocketUri() {
+    return url.resolve("/v1/ws");
+  }
+
+  URI devTokenUri() {
+    String scheme = url.getScheme().equals("wss") ? "https" : "http";
+    return URI.create(scheme + "://" + url.getRawAuthority() + "/v1/dev/token");
+  }
+}

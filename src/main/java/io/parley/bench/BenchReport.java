@@ -1,0 +1,132 @@
+package io.parley.bench;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.HdrHistogram.Histogram;
+
+/** Prints a run's summary table and one {@code result:} line for scripts. */
+final class BenchReport {
+  /** The latency goal a run is judged against. */
+  static final double P99_GOAL_MS = 50;
+
+  private final BenchResult r;
+
+  BenchReport(BenchResult result) {
+    this.r = result;
+  }
+
+  void print(PrintStream out) {
+    BenchPlan p = r.plan();
+    out.println();
+    out.println("Parley bench" + (p.label().isEmpty() ? "" : ": " + p.label()) + "  (" + p.url() + ")");
+    out.println(f("  %d clients in %d one-to-one conversations, each client sending to its peer; %d-byte bodies;",
+        p.clients(), p.conversations(), p.payloadBytes()));
+    out.println(f("  acknowledging every %s; %d s warm-up, %d s measured; the load generator shares the machine",
+        p.ackEvery() == 1 ? "frame" : p.ackEvery() + " frames", p.warmup().toSeconds(), p.duration().toSeconds()));
+    out.println();
+    row(out, "metric", "value");
+    row(out, "-".repeat(26), "-".repeat(60));
+    row(out, "offered", f("%,.0f msg/s", p.rate()));
+    row(out, "delivered (in window)", f("%,.0f msg/s  (%,d in %.1f s)", r.deliveredPerSecond(),
+        r.deliveredInWindow(), r.measuredSeconds()));
+    row(out, "measured messages", f("sent %,d, delivered %,d; all sends %,d, acked %,d",
+        r.sentMeasured(), r.deliveredMeasured(), r.sentTotal(), r.ackedTotal()));
+    row(out, "end-to-end latency", latencies(r.endToEnd(), true));
+    row(out, "ack latency", latencies(r.ack(), false));
+    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s",
+        r.missing(), r.skipped(), r.repeated(), r.unanswered(),
+        r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : ""));
+    row(out, "errors", r.errorCount() == 0 ? "none" : errors());
+    row(out, "settled after sending", f("%.1f s", r.drainSeconds()));
+    r.server().ifPresentOrElse(s -> {
+      row(out, "server CPU", f("%.2f cores", s.cpuCores()));
+      row(out, "server heap", s.note().isEmpty()
+          ? f("used max %,.0f MiB, at end %,.0f MiB, committed %,.0f MiB; %d GC pauses, %.2f s",
+              s.heapUsedMaxMib(), s.heapUsedEndMib(), s.heapCommittedMib(), s.gcCount(), s.gcPauseSeconds())
+          : s.note());
+      row(out, "server RSS", f("max %,.0f MiB", s.rssMaxMib()));
+    }, () -> row(out, "server", "not measured (give --server-pid)"));
+    HostProbe.Usage h = r.host();
+    row(out, "load generator CPU", f("%.2f cores", h.benchCores()));
+    double server = r.server().map(ServerProbe.Usage::cpuCores).orElse(Double.NaN);
+    row(out, "machine", f("%.2f of %d cores busy%s; load average %.2f -> %.2f", h.busyCores(), h.cores(),
+        Double.isNaN(server) ? "" : f(" (other processes %.2f)", Math.max(0, h.busyCores() - server - h.benchCores())),
+        h.loadAtStart(), h.loadAtEnd()));
+    row(out, "verdict", verdict());
+    out.println();
+    out.println(resultLine());
+    out.flush();
+  }
+
+  private String verdict() {
+    double p99 = Bench.ms(r.endToEnd().getValueAtPercentile(99));
+    boolean kept = r.deliveredPerSecond() >= 0.98 * r.plan().rate();
+    String faults = r.hasDeliveryFaults() ? "; DELIVERY FAULTS" : "";
+    return f("p99 %s %.0f ms, %s the offered rate%s", p99 <= P99_GOAL_MS ? "<=" : ">", P99_GOAL_MS,
+        kept ? "kept up with" : "fell behind", faults);
+  }
+
+  /** key=value pairs on one line, for collecting runs into a table. */
+  String resultLine() {
+    Histogram e = r.endToEnd();
+    Histogram a = r.ack();
+    StringBuilder line = new StringBuilder("result:");
+    kv(line, "label", r.plan().label().isEmpty() ? "-" : r.plan().label().replace(' ', '_'));
+    kv(line, "clients", r.plan().clients());
+    kv(line, "offered", f("%.0f", r.plan().rate()));
+    kv(line, "delivered", f("%.0f", r.deliveredPerSecond()));
+    kv(line, "p50_ms", ms(e, 50));
+    kv(line, "p99_ms", ms(e, 99));
+    kv(line, "p999_ms", ms(e, 99.9));
+    kv(line, "max_ms", f("%.1f", Bench.ms(e.getMaxValue())));
+    kv(line, "ack_p50_ms", ms(a, 50));
+    kv(line, "ack_p99_ms", ms(a, 99));
+    kv(line, "lost", r.missing());
+    kv(line, "gaps", r.skipped());
+    kv(line, "repeated", r.repeated());
+    kv(line, "errors", r.errorCount());
+    r.server().ifPresent(s -> {
+      kv(line, "server_cpu", f("%.2f", s.cpuCores()));
+      kv(line, "heap_max_mib", f("%.0f", s.heapUsedMaxMib()));
+      kv(line, "rss_max_mib", f("%.0f", s.rssMaxMib()));
+      kv(line, "gc_s", f("%.2f", s.gcPauseSeconds()));
+    });
+    kv(line, "bench_cpu", f("%.2f", r.host().benchCores()));
+    kv(line, "busy_cores", f("%.2f", r.host().busyCores()));
+    kv(line, "load", f("%.2f", r.host().loadAtEnd()));
+    return line.toString();
+  }
+
+  private String latencies(Histogram h, boolean tail) {
+    if (h.getTotalCount() == 0) {
+      return "no samples";
+    }
+    String base = f("p50 %s ms   p99 %s ms", ms(h, 50), ms(h, 99));
+    return tail ? base + f("   p99.9 %s ms   max %.1f ms   (n=%,d)", ms(h, 99.9), Bench.ms(h.getMaxValue()),
+        h.getTotalCount()) : base;
+  }
+
+  private String errors() {
+    String frames = r.errors().entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+        .collect(Collectors.joining(", "));
+    return r.transportFailures() == 0 ? frames
+        : (frames.isEmpty() ? "" : frames + ", ") + "transport failures " + r.transportFailures();
+  }
+
+  private static String ms(Histogram h, double percentile) {
+    return h.getTotalCount() == 0 ? "-" : f("%.1f", Bench.ms(h.getValueAtPercentile(percentile)));
+  }
+
+  private static void row(PrintStream out, String name, String value) {
+    out.println(f("  %-26s %s", name, value));
+  }
+
+  private static void kv(StringBuilder line, String key, Object value) {
+    line.append(' ').append(key).append('=').append(value);
+  }
+
+  private static String f(String format, Object... args) {
+    return String.format(Locale.ROOT, format, args);
+  }
+}

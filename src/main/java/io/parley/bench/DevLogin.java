@@ -1,0 +1,61 @@
+package io.parley.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/** Gets an account and a token per bench user from the node's dev token endpoint (embedded profile). */
+final class DevLogin {
+  /** One logged-in bench user. */
+  record Account(String accountId, String token) {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int CONCURRENT_REQUESTS = 16;
+
+  private final HttpClient http;
+  private final URI endpoint;
+
+  DevLogin(HttpClient http, URI endpoint) {
+    this.http = http;
+    this.endpoint = endpoint;
+  }
+
+  /** Logs in every handle, a few at a time; the accounts come back in the order of the handles. */
+  List<Account> loginAll(List<String> handles) {
+    Semaphore permits = new Semaphore(CONCURRENT_REQUESTS);
+    List<CompletableFuture<Account>> logins = new ArrayList<>(handles.size());
+    for (String handle : handles) {
+      permits.acquireUninterruptibly();
+      logins.add(login(handle).whenComplete((account, failure) -> permits.release()));
+    }
+    return logins.stream().map(CompletableFuture::join).toList();
+  }
+
+  private CompletableFuture<Account> login(String handle) {
+    HttpRequest request = HttpRequest.newBuilder(endpoint)
+        .timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(JSON.createObjectNode().put("handle", handle).toString()))
+        .build();
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("dev token endpoint answered HTTP " + response.statusCode()
+            + " (is the node running the embedded profile with dev tokens on?)");
+      }
+      try {
+        JsonNode body = JSON.readTree(response.body());
+        return new Account(body.get("accountId").asText(), body.get("token").asText());
+      } catch (Exception e) {
+        throw new IllegalStateException("dev token endpoint answered something unexpected", e);
+      }
+    });
+  }
+}

@@ -1,0 +1,38 @@
+package io.parley.bench;
+
+import java.nio.ByteBuffer;
+import java.util.Base64;
+import java.util.Random;
+
+/**
+ * The fake ciphertext a bench message carries: a 12-byte header (when the message was due to be sent,
+ * in the bench's own nanosecond clock, and the message number), then filler up to the payload size.
+ * The header is a whole number of base64 groups, so the body is the header's base64 followed by the
+ * filler's base64, computed once; reading the send time back decodes only the first 16 characters.
+ */
+final class Payload {
+  static final int HEADER_BYTES = 12;
+  private static final int HEADER_CHARS = 16;
+
+  private final String filler;
+
+  Payload(int bytes) {
+    byte[] rest = new byte[bytes - HEADER_BYTES];
+    new Random(bytes).nextBytes(rest); // random bytes: a body that does not compress, like a ciphertext
+    this.filler = Base64.getEncoder().encodeToString(rest);
+  }
+
+  /** The base64 body of message {@code number}, due at {@code dueNanos}. */
+  String body(long dueNanos, int number) {
+    byte[] header = ByteBuffer.allocate(HEADER_BYTES).putLong(dueNanos).putInt(number).array();
+    return Base64.getEncoder().encodeToString(header) + filler;
+  }
+
+  /** The due time written into a body by {@link #body}. */
+  static long dueNanos(String body) {
+    if (body.length() < HEADER_CHARS) {
+      throw new IllegalArgumentException("not a bench body");
+    }
+    return ByteBuffer.wrap(Base64.getDecoder().decode(body.substring(0, HEADER_CHARS))).getLong();
+  }
+}
