@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class BenchClient implements WebSocket.Listener {
   static final int DEVICE = 1;
-  private static final Duration HELLO_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration HELLO_TIMEOUT = Duration.ofSeconds(60);
 
   private final int index;
   private final DevLogin.Account account;

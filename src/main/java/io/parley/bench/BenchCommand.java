@@ -10,11 +10,14 @@ import picocli.CommandLine.Option;
 /** Load generator: drives WebSocket clients in 1:1 conversations against a running node. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
-      "Measure a running Parley node: N clients in N/2 one-to-one conversations, every client sending to its",
-      "peer on a fixed schedule (open loop: sends never wait for acks), every receiver acknowledging what it",
-      "gets. Reports delivered messages/s, send-to-receive and ack latency, lost, repeated and out-of-order",
-      "deliveries, and the server's CPU and heap. Needs the node's dev token endpoint (embedded profile)."},
-    footer = {"", "Exit status: 0 when every message was delivered once and in order, 1 otherwise, 2 on a setup failure."})
+      "Measure a running Parley node: N clients in N/2 one-to-one conversations,",
+      "every client sending to its peer on a fixed schedule (open loop: sends never",
+      "wait for acks), every receiver acknowledging what it gets. Reports delivered",
+      "messages/s, send-to-receive and ack latency, lost, repeated and out-of-order",
+      "deliveries, and the server's CPU and heap. Needs the node's dev token endpoint",
+      "(embedded profile)."},
+    footer = {"", "Exit status: 0 when every message was delivered once and in order,",
+        "1 otherwise, 2 on a setup failure."})
 public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080", description = "node to measure (default: ${DEFAULT-VALUE})")
