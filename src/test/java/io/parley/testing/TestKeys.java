@@ -128,6 +128,14 @@ public final class TestKeys {
     return register(node.httpAddress().getPort(), token, device, DEFAULT_PREKEYS);
   }
 
+  public static KeySet register(NodeExtension node, String token, int device) {
+    return register(node.port(), token, device, DEFAULT_PREKEYS);
+  }
+
+  public static KeySet register(int port, DevAccounts.Account account, int device) {
+    return register(port, account.token(), device, DEFAULT_PREKEYS);
+  }
+
   public static KeySet register(int port, String token, int device, int oneTimePreKeys) {
     KeySet keys = generate(oneTimePreKeys);
     String body = keys.putBody();
