@@ -35,8 +35,7 @@ final class StoreFormat {
   /*
    * Every commit writes each page it changed, whole. Smaller leaves mean fewer bytes rewritten per
    * small commit (the right-most leaf of a journal bucket, of its _id index and of its
-   * persistence-id index); 4 KiB keeps the trees shallow for the journal's few thousand entries
-   * per bucket.
+   * persistence-id index), at the price of deeper trees.
    */
   private static final int PAGE_SPLIT_SIZE = 4 * 1024;
   private static final int CACHE_MIB = 64;
