@@ -3,6 +3,7 @@ package io.parley.testing;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -97,10 +98,26 @@ public final class Chat {
     return "k-" + UUID.randomUUID();
   }
 
-  /** A stand-in ciphertext: these tests are about delivery, not cryptography. */
+  /**
+   * A stand-in ciphertext that passes the server's envelope check: these tests are about delivery, not
+   * cryptography (the server cannot tell). The version byte, the text's length in two bytes, the text,
+   * then padding up to the minimum size of a Whisper message.
+   */
   public static Envelope envelope(DevAccounts.Account to, int device, String text) {
-    return new Envelope(to.accountId(), device, Envelope.WHISPER,
-        Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8)));
+    return new Envelope(to.accountId(), device, Envelope.WHISPER, body(text));
+  }
+
+  /** The base64 body {@link #envelope} carries {@code text} in. */
+  public static String body(String text) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer body = ByteBuffer.allocate(Math.max(Envelope.MIN_WHISPER_BYTES, 3 + bytes.length));
+    body.put(Envelope.VERSION_BYTE).putShort((short) bytes.length).put(bytes);
+    return Base64.getEncoder().encodeToString(body.array());
+  }
+
+  /** One envelope with {@code text} for each of {@code to}'s {@code devices}. */
+  public static List<Envelope> envelopes(DevAccounts.Account to, List<Integer> devices, String text) {
+    return devices.stream().map(device -> envelope(to, device, text)).toList();
   }
 
   public static ClientFrame.Send send(String conversationId, String key, DevAccounts.Account to, String text) {
@@ -108,6 +125,15 @@ public final class Chat {
   }
 
   public static String text(ServerFrame.Message message) {
-    return new String(Base64.getDecoder().decode(message.envelope().body()), StandardCharsets.UTF_8);
+    return textOf(message.envelope().body());
+  }
+
+  /** The text in a body made by {@link #body}. */
+  public static String textOf(String body) {
+    ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(body));
+    bytes.get();
+    byte[] text = new byte[bytes.getShort()];
+    bytes.get(text);
+    return new String(text, StandardCharsets.UTF_8);
   }
 }
