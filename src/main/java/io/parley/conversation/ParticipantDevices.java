@@ -1,5 +1,6 @@
 package io.parley.conversation;
 
+import io.parley.directory.DeviceDirectory;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -15,4 +16,19 @@ public interface ParticipantDevices {
 
   /** The account's current devices from the directory (empty set: no devices); refreshes the cache. */
   CompletionStage<Set<Integer>> current(String accountId);
+
+  /** The lists of {@code directory}, through its node-local cache. */
+  static ParticipantDevices of(DeviceDirectory directory) {
+    return new ParticipantDevices() {
+      @Override
+      public CompletionStage<Set<Integer>> cached(String accountId) {
+        return directory.cachedDevices(accountId).thenApply(DeviceDirectory.DeviceList::devices);
+      }
+
+      @Override
+      public CompletionStage<Set<Integer>> current(String accountId) {
+        return directory.devices(accountId).thenApply(DeviceDirectory.DeviceList::devices);
+      }
+    };
+  }
 }

@@ -9,6 +9,8 @@ import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
+import io.parley.directory.DeviceDirectory;
+import io.parley.directory.KeyDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
 import io.parley.protocol.ClientFrame;
@@ -73,6 +75,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private record SessionGone() implements Command {}
 
+  /** The device's prekey status, asked right after welcome; null when the directory did not answer. */
+  private record KeysChecked(KeyDirectory.Reply status) implements Command {}
+
+  /** {@code registration} is null when the device has no directory entry (and {@code failure} is null). */
   private record HelloChecked(ClientFrame.Hello hello, Principal principal, Inbox.Registration registration,
                               Throwable failure) implements Command {}
 
@@ -84,6 +90,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   public static final int CLOSE_HELLO_TIMEOUT = 4001;
   public static final int CLOSE_UNAUTHORIZED = 4003;
   public static final int CLOSE_TOO_MANY_DEVICES = 4004;
+  public static final int CLOSE_UNKNOWN_DEVICE = 4005;
   public static final int CLOSE_TOO_SLOW = 4008;
   public static final int CLOSE_SESSION_MOVED = 4009;
   public static final int CLOSE_SERVICE_RESTART = 1012;
@@ -93,7 +100,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   /** Everything a connection needs from its node. */
   public record Deps(TokenVerifier verifier, ClusterSharding sharding, ConversationHistory history,
-                     SessionSettings session, ProtocolSettings protocol, FrameCodec codec) {}
+                     SessionSettings session, ProtocolSettings protocol, FrameCodec codec,
+                     DeviceDirectory directory) {}
 
   public static Behavior<Command> create(Deps deps, Outbound outbound) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Connection(ctx, timers, deps, outbound)));
@@ -129,6 +137,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(HelloChecked.class, this::onHelloChecked)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(FromSession.class, msg -> onSession(msg.message()))
+        .onMessage(KeysChecked.class, this::onKeysChecked)
         .onMessage(HelloTimeout.class, msg -> onHelloTimeout())
         .onMessage(AttachTimeout.class, msg -> onAttachTimeout())
         .onMessage(KeepAliveTick.class, msg -> keepAlive())
@@ -195,9 +204,23 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     }
     helloInProgress = true;
     EntityRef<Inbox.Command> inbox = deps.sharding().entityRefFor(Inbox.ENTITY_KEY, principal.accountId());
-    getContext().ask(Inbox.Registration.class, inbox, deps.session().askTimeout(),
-        replyTo -> new Inbox.RegisterDevice(hello.device(), replyTo),
+    CompletionStage<Inbox.Registration> registered = inDirectory(principal.accountId(), hello.device())
+        .thenCompose(known -> known
+            ? inbox.<Inbox.Registration>ask(replyTo -> new Inbox.RegisterDevice(hello.device(), replyTo),
+                deps.session().askTimeout())
+            : CompletableFuture.completedFuture(null));
+    getContext().pipeToSelf(registered,
         (registration, failure) -> new HelloChecked(hello, principal, registration, failure));
+  }
+
+  /**
+   * Whether the device has a directory entry: the node's cached list answers a known device at once; a
+   * device the cache does not list is looked up in the directory itself before it is refused.
+   */
+  private CompletionStage<Boolean> inDirectory(String accountId, int device) {
+    return deps.directory().cachedDevices(accountId).thenCompose(cached -> cached.devices().contains(device)
+        ? CompletableFuture.completedFuture(true)
+        : deps.directory().devices(accountId).thenApply(current -> current.devices().contains(device)));
   }
 
   private Behavior<Command> onHelloChecked(HelloChecked checked) {
@@ -208,6 +231,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (checked.failure() != null) {
       return endWith(error(ErrorCode.UNAVAILABLE, "could not register the device, try again"),
           CLOSE_SESSION_MOVED, "unavailable");
+    }
+    if (checked.registration() == null) {
+      return endWith(error(ErrorCode.UNKNOWN_DEVICE, "this device has no keys in the key directory; register"
+          + " them, then connect"), CLOSE_UNKNOWN_DEVICE, "unknown_device");
     }
     if (checked.registration() instanceof Inbox.TooManyDevices tooMany) {
       return endWith(error(ErrorCode.TOO_MANY_DEVICES, "at most " + tooMany.limit() + " devices per user"),
@@ -406,6 +433,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, KEEP_ALIVE_EVERY);
         send(new ServerFrame.Welcome(device.user(), device.device(), WebSocketFlow.HEARTBEAT.toMillis(),
             deps.protocol().maxFrameBytes()));
+        checkKeys();
       }
       return this;
     }
@@ -415,12 +443,32 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       }
       return this;
     }
+    if (message instanceof DeviceOutbound.Unlinked) {
+      device = null; // the session has let go of this connection already
+      return endWith(error(ErrorCode.UNKNOWN_DEVICE, "this device was unlinked; register its keys to use it"),
+          CLOSE_UNKNOWN_DEVICE, "unknown_device");
+    }
     if (message instanceof DeviceOutbound.Displaced) {
       device = null; // the new connection owns the session now: do not unbind it
       return endWith(null, CLOSE_REPLACED, "session_replaced");
     }
     return endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_moved"), CLOSE_SESSION_MOVED,
         "session_moved");
+  }
+
+  /** A device whose one-time prekeys are low hears so right after welcome (docs/protocol.md). */
+  private void checkKeys() {
+    getContext().ask(KeyDirectory.Reply.class,
+        deps.sharding().entityRefFor(KeyDirectory.ENTITY_KEY, device.user()), deps.session().askTimeout(),
+        replyTo -> new KeyDirectory.GetStatus(device.device(), replyTo),
+        (status, failure) -> new KeysChecked(status));
+  }
+
+  private Behavior<Command> onKeysChecked(KeysChecked checked) {
+    if (checked.status() instanceof KeyDirectory.Status status && status.low() && attached) {
+      send(new ServerFrame.KeysLow(status.device(), status.oneTimePreKeys()));
+    }
+    return this;
   }
 
   // ---- lifecycle ----

@@ -67,6 +67,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   private enum FlushReceipts implements Command { INSTANCE }
 
+  /** The device was unlinked from the key directory: it gets nothing more. */
+  public record RemoveDevice(int device) implements Command {}
+
   public sealed interface Registration extends CborSerializable {}
 
   public record Registered(int device) implements Registration {}
@@ -97,6 +100,8 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record DeviceRegistered(int device, long at) implements Event {}
 
+  public record DeviceRemoved(int device) implements Event {}
+
   public record Joined(String conversationId, long fromSeq) implements Event {}
 
   public record Left(String conversationId) implements Event {}
@@ -113,6 +118,12 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     State withDevice(int device, long at) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.put(device, at);
+      return new State(Map.copyOf(copy), conversations, receipts);
+    }
+
+    State withoutDevice(int device) {
+      Map<Integer, Long> copy = new HashMap<>(devices);
+      copy.remove(device);
       return new State(Map.copyOf(copy), conversations, receipts);
     }
 
@@ -189,6 +200,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onCommand(MemberOf.class, this::onMemberOf)
         .onCommand(Typing.class, this::onTyping)
         .onCommand(RegisterDevice.class, this::onRegisterDevice)
+        .onCommand(RemoveDevice.class, (state, cmd) -> state.devices().containsKey(cmd.device())
+            ? Effect().persist(new DeviceRemoved(cmd.device()))
+            : Effect().none())
         .onCommand(ListConversations.class, (state, cmd) ->
             Effect().reply(cmd.replyTo(), new Conversations(state.conversations())))
         .onCommand(MarkReceipt.class, this::onMarkReceipt)
@@ -295,6 +309,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(DeviceRegistered.class, (state, e) -> state.withDevice(e.device(), e.at()))
+        .onEvent(DeviceRemoved.class, (state, e) -> state.withoutDevice(e.device()))
         .onEvent(Joined.class, (state, e) -> state.withConversation(e.conversationId(), e.fromSeq()))
         .onEvent(Left.class, (state, e) -> state.withoutConversation(e.conversationId()))
         .onEvent(ReceiptsAdvanced.class, (state, e) -> state.withReceipts(e.markers()))

@@ -23,6 +23,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.Receipts.class, name = "receipts"),
   @JsonSubTypes.Type(value = ServerFrame.Error.class, name = "error"),
   @JsonSubTypes.Type(value = ServerFrame.Reconnect.class, name = "reconnect"),
+  @JsonSubTypes.Type(value = ServerFrame.KeysLow.class, name = "keysLow"),
   @JsonSubTypes.Type(value = ServerFrame.Close.class, name = "close")
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -89,6 +90,9 @@ public sealed interface ServerFrame extends CborSerializable {
 
   /** One device of one account, as named in a {@code device_mismatch} error. */
   record DeviceRef(String user, int device) {}
+
+  /** The device has fewer one-time prekeys left in the key directory than the low mark: upload more. */
+  record KeysLow(int device, int oneTimePreKeys) implements ServerFrame {}
 
   /** The server is going away: reconnect (to any node) after {@code retryAfterMs}. */
   record Reconnect(long retryAfterMs, String reason) implements ServerFrame {}
