@@ -4,6 +4,7 @@ import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
 import java.nio.ByteBuffer;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -18,7 +19,20 @@ public final class Chat {
 
   private Chat() {}
 
+  /**
+   * Registers the device in the key directory unless it already is there, as every device must before it
+   * says hello.
+   */
+  public static void register(int port, DevAccounts.Account account, int device) {
+    HttpResponse<String> own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
+    if (own.statusCode() == 404) {
+      TestKeys.register(port, account.token(), device, TestKeys.DEFAULT_PREKEYS);
+    }
+  }
+
+  /** Registers the device (if needed), says hello and waits for welcome. */
   public static WsClient connect(int port, DevAccounts.Account account, int device, Map<String, Long> cursors) {
+    register(port, account, device);
     WsClient client = WsClient.connect(port);
     client.send(new ClientFrame.Hello(account.token(), device, cursors));
     client.next(ServerFrame.Welcome.class);
@@ -33,6 +47,7 @@ public final class Chat {
     long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
     ServerFrame answer = null;
     while (System.nanoTime() < deadline) {
+      register(port, account, device);
       WsClient client = WsClient.connect(port);
       client.send(new ClientFrame.Hello(account.token(), device, cursors));
       answer = client.poll(WsClient.WAIT);
