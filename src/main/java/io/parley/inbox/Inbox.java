@@ -257,6 +257,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     if (event.event() instanceof Conversation.MemberRemoved removed && removed.user().equals(user)) {
       long fromSeq = state.conversations().getOrDefault(conversationId, event.seq());
       forward(state, event, fromSeq);
+      unflushed.remove(conversationId); // the markers of a conversation left go with it
       return member ? Effect().persist(new Left(conversationId)) : Effect().none();
     }
     if (!member) {
