@@ -471,8 +471,8 @@ class FrameCodecTest {
             "error"),
         args(new ServerFrame.Receipt(CONV, BOB, ReceiptKind.READ, 42), "receipt"),
         args(new ServerFrame.Receipts("r9", CONV, List.of(new ServerFrame.Markers(BOB, 42, 40))), "receipts"),
-        args(new ServerFrame.KeysLow(1, 7), "keysLow"),
         args(new ServerFrame.Reconnect(1_500, "deploy"), "reconnect"),
+        args(new ServerFrame.KeysLow(1, 7), "keysLow"),
         args(new ServerFrame.Close(1012, "restarting"), "close"));
   }
 
