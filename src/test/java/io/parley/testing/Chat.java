@@ -24,9 +24,16 @@ public final class Chat {
    * says hello.
    */
   public static void register(int port, DevAccounts.Account account, int device) {
+    // a node that has just started may not answer in time (503): ask again, as a client does
+    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
     HttpResponse<String> own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
+    while (own.statusCode() == 503 && System.nanoTime() < deadline) {
+      own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
+    }
     if (own.statusCode() == 404) {
       TestKeys.register(port, account.token(), device, TestKeys.DEFAULT_PREKEYS);
+    } else if (own.statusCode() != 200) {
+      throw new IllegalStateException("key directory: HTTP " + own.statusCode() + " " + own.body());
     }
   }
 
