@@ -22,6 +22,10 @@ import io.parley.identity.Accounts;
 import io.parley.identity.Pepper;
 import io.parley.inbox.Inbox;
 import io.parley.inbox.InboxFanout;
+import io.parley.limits.RateLimits;
+import io.parley.presence.Presence;
+import io.parley.presence.PresenceStore;
+import io.parley.redis.KeyedHash;
 import io.parley.protocol.FrameCodec;
 import io.parley.redis.RedisConnection;
 import io.parley.session.DeviceSession;
@@ -109,11 +113,18 @@ public final class ParleyNode {
       KeyDirectoryRoutes keys = new KeyDirectoryRoutes(system,
           new ClaimRateLimiter(redis.client(), pepper, settings.directory(), clock), settings.session().askTimeout());
 
+      KeyedHash redisNames = new KeyedHash(pepper);
+      RateLimits limits = new RateLimits(redis.client(), redisNames, settings.rateLimits(), clock);
+      ActorRef<Presence.Command> presence = system.systemActorOf(Presence.create(
+          new PresenceStore(redis.client(), redisNames, settings.presence(), java.util.UUID.randomUUID().toString()),
+          sharding, settings.presence(), settings.session().askTimeout()), "presence",
+          org.apache.pekko.actor.typed.Props.empty());
       ActorRef<Connections.Command> connections = system.systemActorOf(Connections.create(
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
-              directory)),
+              directory, presence, limits)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
-      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys)
+      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys,
+              limits)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.edgeReady(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "parley-not-ready",

@@ -18,7 +18,9 @@ public record ParleySettings(
     ConversationSettings conversation,
     SessionSettings session,
     ProtocolSettings protocol,
-    DirectorySettings directory) {
+    DirectorySettings directory,
+    PresenceSettings presence,
+    RateLimitSettings rateLimits) {
 
   public enum Profile { EMBEDDED, PRODUCTION }
 
@@ -78,6 +80,28 @@ public record ParleySettings(
       int claimRate, Duration claimInterval, int lowPreKeys, int snapshotEvery, int cacheMaxAccounts,
       Duration cacheTtl) {}
 
+  /**
+   * Presence in Redis: while a user has a connected device, the node holding the connection refreshes
+   * an entry that lives {@code ttl} every {@code heartbeatInterval}; last-seen is kept {@code lastSeenTtl}.
+   * Each node checks the contacts it shows as online every {@code sweepInterval} (a lost node's users expire
+   * without anyone announcing it). A presence read Redis has not answered within {@code redisTimeout}
+   * reports offline.
+   */
+  public record PresenceSettings(
+      Duration ttl, Duration heartbeatInterval, Duration lastSeenTtl, Duration sweepInterval, Duration redisTimeout) {}
+
+  /** {@code permits} in any {@code interval}, over the whole cluster. */
+  public record Limit(int permits, Duration interval) {}
+
+  /**
+   * Rate limits kept in Redis: sends per user (a short burst limit and a sustained one), WebSocket upgrades
+   * per client address, and how long a check may wait for Redis before the request is let through.
+   * {@code trustedProxies}: peers whose {@code X-Forwarded-For} names the client.
+   */
+  public record RateLimitSettings(
+      boolean enabled, Limit sendBurst, Limit sendSustained, Limit connect, List<String> trustedProxies,
+      Duration redisTimeout) {}
+
   public static ParleySettings from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleySettings(
@@ -132,7 +156,24 @@ public record ParleySettings(
             c.getInt("directory.low-prekeys"),
             c.getInt("directory.snapshot-every"),
             c.getInt("directory.cache-max-accounts"),
-            c.getDuration("directory.cache-ttl")));
+            c.getDuration("directory.cache-ttl")),
+        new PresenceSettings(
+            c.getDuration("presence.ttl"),
+            c.getDuration("presence.heartbeat-interval"),
+            c.getDuration("presence.last-seen-ttl"),
+            c.getDuration("presence.sweep-interval"),
+            c.getDuration("presence.redis-timeout")),
+        new RateLimitSettings(
+            c.getBoolean("rate-limits.enabled"),
+            limit(c, "rate-limits.send-burst"),
+            limit(c, "rate-limits.send-sustained"),
+            limit(c, "rate-limits.connect"),
+            splitList(c.getString("rate-limits.trusted-proxies")),
+            c.getDuration("rate-limits.redis-timeout")));
+  }
+
+  private static Limit limit(Config c, String path) {
+    return new Limit(c.getInt(path + ".permits"), c.getDuration(path + ".interval"));
   }
 
   /**
@@ -153,6 +194,8 @@ public record ParleySettings(
     if (directory.snapshotEvery() < 1 || directory.cacheMaxAccounts() < 1) {
       throw new IllegalArgumentException("parley.directory.snapshot-every and cache-max-accounts must be positive");
     }
+    validatePresence();
+    validateRateLimits();
     if (profile != Profile.PRODUCTION) {
       return this;
     }
@@ -176,6 +219,42 @@ public record ParleySettings(
       throw new IllegalArgumentException("production profile: " + String.join("; ", problems));
     }
     return this;
+  }
+
+  private void validatePresence() {
+    if (!positive(presence.ttl()) || !positive(presence.heartbeatInterval()) || !positive(presence.lastSeenTtl())
+        || !positive(presence.sweepInterval()) || !positive(presence.redisTimeout())) {
+      throw new IllegalArgumentException("parley.presence durations must be positive");
+    }
+    if (presence.heartbeatInterval().multipliedBy(2).compareTo(presence.ttl()) > 0) {
+      throw new IllegalArgumentException("parley.presence.heartbeat-interval must be at most half of"
+          + " parley.presence.ttl, or a single late heartbeat shows an online user as offline");
+    }
+    if (presence.lastSeenTtl().compareTo(presence.ttl()) < 0) {
+      throw new IllegalArgumentException("parley.presence.last-seen-ttl must be at least parley.presence.ttl");
+    }
+  }
+
+  private void validateRateLimits() {
+    for (var entry : java.util.Map.of("send-burst", rateLimits.sendBurst(), "send-sustained",
+        rateLimits.sendSustained(), "connect", rateLimits.connect()).entrySet()) {
+      if (entry.getValue().permits() < 1 || !positive(entry.getValue().interval())) {
+        throw new IllegalArgumentException("parley.rate-limits." + entry.getKey()
+            + " needs positive permits and interval");
+      }
+    }
+    if (!positive(rateLimits.redisTimeout())) {
+      throw new IllegalArgumentException("parley.rate-limits.redis-timeout must be positive");
+    }
+    for (String proxy : rateLimits.trustedProxies()) {
+      if (!proxy.matches("[0-9A-Fa-f.:]+")) {
+        throw new IllegalArgumentException("parley.rate-limits.trusted-proxies lists IP addresses; not: " + proxy);
+      }
+    }
+  }
+
+  private static boolean positive(Duration d) {
+    return !d.isNegative() && !d.isZero();
   }
 
   private static List<String> splitList(String value) {
