@@ -9,6 +9,11 @@ import io.parley.cluster.NodeHealth;
 import io.parley.config.ParleySettings;
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationHistory;
+import io.parley.directory.ClaimRateLimiter;
+import io.parley.directory.DeviceDirectory;
+import io.parley.directory.KeyDirectory;
+import io.parley.directory.KeyDirectoryRoutes;
+import io.parley.directory.ShardedDeviceDirectory;
 import io.parley.gateway.Connection;
 import io.parley.gateway.Connections;
 import io.parley.gateway.HttpEdge;
@@ -40,13 +45,15 @@ public final class ParleyNode {
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
   private final MongoStore store;
+  private final DeviceDirectory directory;
   private final CompletableFuture<Void> stopped;
 
-  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, MongoStore store,
+  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, MongoStore store, DeviceDirectory directory,
                      CompletableFuture<Void> stopped) {
     this.system = system;
     this.binding = binding;
     this.store = store;
+    this.directory = directory;
     this.stopped = stopped;
   }
 
@@ -83,6 +90,10 @@ public final class ParleyNode {
       ClusterSharding sharding = ClusterSharding.get(system);
       ConversationHistory history = new ConversationHistory(system, READ_JOURNAL);
       Inbox.init(system, settings.session().maxDevicesPerUser(), clock);
+      ShardedDeviceDirectory directory = ShardedDeviceDirectory.start(system, settings.directory(),
+          settings.session().askTimeout(), clock);
+      KeyDirectory.init(system, settings.directory(), settings.session().maxDevicesPerUser(), clock,
+          directory.notices());
       Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding));
       DeviceSession.init(system, settings.session(), history);
 
@@ -91,12 +102,15 @@ public final class ParleyNode {
           ? Optional.of(DevTokenIssuer.loadOrCreate(dataDir, settings.auth(), clock))
           : Optional.empty();
       TokenVerifier verifier = TokenVerifier.create(settings.auth(), clock, devTokens.map(DevTokenIssuer::publicKeys));
-      Accounts accounts = new Accounts(store.database(), Pepper.loadOrCreate(settings.identity(), dataDir), clock);
+      byte[] pepper = Pepper.loadOrCreate(settings.identity(), dataDir);
+      Accounts accounts = new Accounts(store.database(), pepper, clock);
+      KeyDirectoryRoutes keys = new KeyDirectoryRoutes(system,
+          new ClaimRateLimiter(redis.client(), pepper, settings.directory(), clock), settings.session().askTimeout());
 
       ActorRef<Connections.Command> connections = system.systemActorOf(Connections.create(
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec())),
           "connections", org.apache.pekko.actor.typed.Props.empty());
-      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections)
+      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.edgeReady(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "parley-not-ready",
@@ -104,7 +118,7 @@ public final class ParleyNode {
             health.edgeReady(false);
             return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
           });
-      return new ParleyNode(system, binding, store, stopped);
+      return new ParleyNode(system, binding, store, directory, stopped);
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("Parley node failed to start: " + e.getMessage(), e);
@@ -117,6 +131,11 @@ public final class ParleyNode {
 
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /** The node's view of every account's device list (with its node-local cache). */
+  public DeviceDirectory deviceDirectory() {
+    return directory;
   }
 
   public InetSocketAddress httpAddress() {

@@ -3,7 +3,8 @@ package io.parley.client;
 /**
  * What a {@link ParleyClient} tells the application. Callbacks run one at a time on the client's delivery
  * thread, in order; a callback must not block on the client's futures. A message is acknowledged to the
- * server only after {@link #onMessage} has returned, so a message whose callback threw is delivered again.
+ * server (and its cursor saved) only after {@link #onMessage} has returned; an exception thrown by a
+ * callback does not stop the client, and the event still counts as delivered.
  */
 public interface Listener {
   /** A decrypted message; once per seq, in seq order within its conversation. */

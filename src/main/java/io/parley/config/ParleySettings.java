@@ -17,7 +17,8 @@ public record ParleySettings(
     IdentitySettings identity,
     ConversationSettings conversation,
     SessionSettings session,
-    ProtocolSettings protocol) {
+    ProtocolSettings protocol,
+    DirectorySettings directory) {
 
   public enum Profile { EMBEDDED, PRODUCTION }
 
@@ -68,6 +69,15 @@ public record ParleySettings(
   public record ProtocolSettings(
       int maxFrameBytes, int maxEnvelopeBytes, int maxEnvelopes, int maxFetchRange) {}
 
+  /**
+   * The key directory: claims per requesting account per interval (cluster-wide, in Redis), the
+   * one-time prekey count below which a device is told to upload more, the snapshot interval of an
+   * account's directory, and the node-local device-list cache.
+   */
+  public record DirectorySettings(
+      int claimRate, Duration claimInterval, int lowPreKeys, int snapshotEvery, int cacheMaxAccounts,
+      Duration cacheTtl) {}
+
   public static ParleySettings from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleySettings(
@@ -114,7 +124,14 @@ public record ParleySettings(
             c.getInt("protocol.max-frame-bytes"),
             c.getInt("protocol.max-envelope-bytes"),
             c.getInt("protocol.max-envelopes"),
-            c.getInt("protocol.max-fetch-range")));
+            c.getInt("protocol.max-fetch-range")),
+        new DirectorySettings(
+            c.getInt("directory.claim-rate"),
+            c.getDuration("directory.claim-interval"),
+            c.getInt("directory.low-prekeys"),
+            c.getInt("directory.snapshot-every"),
+            c.getInt("directory.cache-max-accounts"),
+            c.getDuration("directory.cache-ttl")));
   }
 
   /**

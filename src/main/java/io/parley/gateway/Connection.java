@@ -9,6 +9,7 @@ import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
+import io.parley.directory.KeyDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
 import io.parley.protocol.ClientFrame;
@@ -73,6 +74,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private record SessionGone() implements Command {}
 
+  /** The device's prekey status, asked right after welcome; null when the directory did not answer. */
+  private record KeysChecked(KeyDirectory.Reply status) implements Command {}
+
   private record HelloChecked(ClientFrame.Hello hello, Principal principal, Inbox.Registration registration,
                               Throwable failure) implements Command {}
 
@@ -84,6 +88,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   public static final int CLOSE_HELLO_TIMEOUT = 4001;
   public static final int CLOSE_UNAUTHORIZED = 4003;
   public static final int CLOSE_TOO_MANY_DEVICES = 4004;
+  public static final int CLOSE_UNKNOWN_DEVICE = 4005;
   public static final int CLOSE_TOO_SLOW = 4008;
   public static final int CLOSE_SESSION_MOVED = 4009;
   public static final int CLOSE_SERVICE_RESTART = 1012;
@@ -129,6 +134,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(HelloChecked.class, this::onHelloChecked)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(FromSession.class, msg -> onSession(msg.message()))
+        .onMessage(KeysChecked.class, this::onKeysChecked)
         .onMessage(HelloTimeout.class, msg -> onHelloTimeout())
         .onMessage(AttachTimeout.class, msg -> onAttachTimeout())
         .onMessage(KeepAliveTick.class, msg -> keepAlive())
@@ -370,6 +376,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, KEEP_ALIVE_EVERY);
         send(new ServerFrame.Welcome(device.user(), device.device(), WebSocketFlow.HEARTBEAT.toMillis(),
             deps.protocol().maxFrameBytes()));
+        checkKeys();
       }
       return this;
     }
@@ -379,12 +386,32 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       }
       return this;
     }
+    if (message instanceof DeviceOutbound.Unlinked) {
+      device = null; // the session has let go of this connection already
+      return endWith(error(ErrorCode.UNKNOWN_DEVICE, "this device was unlinked; register its keys to use it"),
+          CLOSE_UNKNOWN_DEVICE, "unknown_device");
+    }
     if (message instanceof DeviceOutbound.Displaced) {
       device = null; // the new connection owns the session now: do not unbind it
       return endWith(null, CLOSE_REPLACED, "session_replaced");
     }
     return endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_moved"), CLOSE_SESSION_MOVED,
         "session_moved");
+  }
+
+  /** A device whose one-time prekeys are low hears so right after welcome (docs/protocol.md). */
+  private void checkKeys() {
+    getContext().ask(KeyDirectory.Reply.class,
+        deps.sharding().entityRefFor(KeyDirectory.ENTITY_KEY, device.user()), deps.session().askTimeout(),
+        replyTo -> new KeyDirectory.GetStatus(device.device(), replyTo),
+        (status, failure) -> new KeysChecked(status));
+  }
+
+  private Behavior<Command> onKeysChecked(KeysChecked checked) {
+    if (checked.status() instanceof KeyDirectory.Status status && status.low() && attached) {
+      send(new ServerFrame.KeysLow(status.device(), status.oneTimePreKeys()));
+    }
+    return this;
   }
 
   // ---- lifecycle ----

@@ -11,6 +11,7 @@ import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.Principal;
 import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings;
+import io.parley.directory.KeyDirectoryRoutes;
 import io.parley.identity.Accounts;
 import java.time.Duration;
 import java.util.Map;
@@ -39,8 +40,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
- * The node's public HTTP edge: the WebSocket endpoint, account lookup and, in the embedded profile only,
- * the dev token endpoint. Every endpoint authenticates: the WebSocket through its hello frame, the rest
+ * The node's public HTTP edge: the WebSocket endpoint, account lookup, the key directory and, in the
+ * embedded profile only, the dev token endpoint. Every endpoint authenticates: the WebSocket through its hello frame, the rest
  * through a bearer token.
  */
 public final class HttpEdge extends AllDirectives {
@@ -54,24 +55,27 @@ public final class HttpEdge extends AllDirectives {
   private final Optional<DevTokenIssuer> devTokens;
   private final Accounts accounts;
   private final ActorRef<Connections.Command> connections;
+  private final KeyDirectoryRoutes keys;
   private final Executor blocking;
 
   private HttpEdge(ActorSystem<?> system, ParleySettings settings, TokenVerifier verifier,
-                   Optional<DevTokenIssuer> devTokens, Accounts accounts, ActorRef<Connections.Command> connections) {
+                   Optional<DevTokenIssuer> devTokens, Accounts accounts, ActorRef<Connections.Command> connections,
+                   KeyDirectoryRoutes keys) {
     this.system = system;
     this.settings = settings;
     this.verifier = verifier;
     this.devTokens = devTokens;
     this.accounts = accounts;
     this.connections = connections;
+    this.keys = keys;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 
   /** Binds the edge and registers its part in coordinated shutdown. */
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, ParleySettings settings,
       TokenVerifier verifier, Optional<DevTokenIssuer> devTokens, Accounts accounts,
-      ActorRef<Connections.Command> connections) {
-    HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections);
+      ActorRef<Connections.Command> connections, KeyDirectoryRoutes keys) {
+    HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections, keys);
     return Http.get(system).newServerAt(settings.http().host(), settings.http().port())
         .bind(edge.routes())
         .thenApply(binding -> {
@@ -86,6 +90,7 @@ public final class HttpEdge extends AllDirectives {
             connections, settings.protocol().maxFrameBytes(), settings.session().outboundBuffer())))),
         path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
             parameterOptional("handle", handle -> lookup(handle.orElse("")))))),
+        pathPrefix(segment("v1").slash("keys"), () -> authenticated(keys::routes)),
         path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
             .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));

@@ -44,6 +44,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record ListConversations(ActorRef<Conversations> replyTo) implements Command {}
 
+  /** The device was unlinked from the key directory: it gets nothing more. */
+  public record RemoveDevice(int device) implements Command {}
+
   public sealed interface Registration extends CborSerializable {}
 
   public record Registered(int device) implements Registration {}
@@ -57,6 +60,8 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record DeviceRegistered(int device, long at) implements Event {}
 
+  public record DeviceRemoved(int device) implements Event {}
+
   public record Joined(String conversationId, long fromSeq) implements Event {}
 
   public record Left(String conversationId) implements Event {}
@@ -65,6 +70,12 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     State withDevice(int device, long at) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.put(device, at);
+      return new State(Map.copyOf(copy), conversations);
+    }
+
+    State withoutDevice(int device) {
+      Map<Integer, Long> copy = new HashMap<>(devices);
+      copy.remove(device);
       return new State(Map.copyOf(copy), conversations);
     }
 
@@ -120,6 +131,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onCommand(MemberOf.class, this::onMemberOf)
         .onCommand(Typing.class, this::onTyping)
         .onCommand(RegisterDevice.class, this::onRegisterDevice)
+        .onCommand(RemoveDevice.class, (state, cmd) -> state.devices().containsKey(cmd.device())
+            ? Effect().persist(new DeviceRemoved(cmd.device()))
+            : Effect().none())
         .onCommand(ListConversations.class, (state, cmd) ->
             Effect().reply(cmd.replyTo(), new Conversations(state.conversations())))
         .build();
@@ -184,6 +198,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(DeviceRegistered.class, (state, e) -> state.withDevice(e.device(), e.at()))
+        .onEvent(DeviceRemoved.class, (state, e) -> state.withoutDevice(e.device()))
         .onEvent(Joined.class, (state, e) -> state.withConversation(e.conversationId(), e.fromSeq()))
         .onEvent(Left.class, (state, e) -> state.withoutConversation(e.conversationId()))
         .build();

@@ -15,6 +15,7 @@ public enum ErrorCode {
   TOKEN_EXPIRED("token_expired", false),
   TOKEN_INVALID("token_invalid", false),
   TOO_MANY_DEVICES("too_many_devices", false),
+  UNKNOWN_DEVICE("unknown_device", false),
   UNKNOWN_CONVERSATION("unknown_conversation", false),
   CONVERSATION_EXISTS("conversation_exists", false),
   NOT_PARTICIPANT("not_participant", false),

@@ -21,6 +21,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.Conversations.class, name = "conversations"),
   @JsonSubTypes.Type(value = ServerFrame.Error.class, name = "error"),
   @JsonSubTypes.Type(value = ServerFrame.Reconnect.class, name = "reconnect"),
+  @JsonSubTypes.Type(value = ServerFrame.KeysLow.class, name = "keysLow"),
   @JsonSubTypes.Type(value = ServerFrame.Close.class, name = "close")
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -67,6 +68,9 @@ public sealed interface ServerFrame extends CborSerializable {
       return new Error(code, message, retryable, requestId, conversationId, idempotencyKey);
     }
   }
+
+  /** The device has fewer one-time prekeys left in the key directory than the low mark: upload more. */
+  record KeysLow(int device, int oneTimePreKeys) implements ServerFrame {}
 
   /** The server is going away: reconnect (to any node) after {@code retryAfterMs}. */
   record Reconnect(long retryAfterMs, String reason) implements ServerFrame {}

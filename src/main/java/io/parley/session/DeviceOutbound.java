@@ -15,6 +15,9 @@ public sealed interface DeviceOutbound extends CborSerializable {
   /** Another connection of the same device took over: close this one. */
   record Displaced() implements DeviceOutbound {}
 
+  /** The device was unlinked from the key directory: close this connection with unknown_device. */
+  record Unlinked() implements DeviceOutbound {}
+
   /** The session stopped (moved to another node or passivated): the client should reconnect and resume. */
   record SessionEnded() implements DeviceOutbound {}
 }

@@ -57,6 +57,12 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   /** Sent by a bound connection now and then so an idle but connected session is not passivated. */
   public record KeepAlive(ActorRef<DeviceOutbound> connection) implements Command {}
 
+  /** The device's one-time prekeys run low (the key directory says so after a claim). */
+  public record KeysLow(int remaining) implements Command {}
+
+  /** The device was unlinked from the key directory: its live connection is closed with unknown_device. */
+  public enum Unlink implements Command { INSTANCE }
+
   private record CursorsLoaded(DeviceCursors.State state) implements Command {}
 
   private record ConversationsListed(long binding, Inbox.Conversations conversations) implements Command {}
@@ -168,6 +174,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         })
         .onMessage(Acked.class, this::onAcked)
         .onMessage(TypingNotice.class, this::onTyping)
+        .onMessage(KeysLow.class, this::onKeysLow)
+        .onMessageEquals(Unlink.INSTANCE, this::onUnlink)
         .onMessage(KeepAlive.class, msg -> this)
         .onMessage(FlushCursors.class, msg -> flush())
         .onMessageEquals(Stop.INSTANCE, this::onStop)
@@ -350,6 +358,21 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
           notice.from().user(), notice.from().device(), notice.active())));
     }
     return this;
+  }
+
+  private Behavior<Command> onKeysLow(KeysLow low) {
+    if (connection != null && pendingBind == null) {
+      connection.tell(new DeviceOutbound.Push(new ServerFrame.KeysLow(device.device(), low.remaining())));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onUnlink() {
+    if (connection == null) {
+      return this;
+    }
+    connection.tell(new DeviceOutbound.Unlinked());
+    return unbind(connection);
   }
 
   private Behavior<Command> flush() {
