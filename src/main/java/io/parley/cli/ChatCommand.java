@@ -105,6 +105,7 @@ public final class ChatCommand implements Callable<Integer> {
           controller.typingSignal().stopped();
           continue;
         } catch (EndOfFileException e) {
+          controller.quit();
           break;
         }
         ChatInput input = ChatInput.parse(line);

@@ -41,6 +41,7 @@ final class ChatController implements Listener {
   private final Consumer<String> screen;
   private final Clock clock;
   private volatile Connection connection;
+  private volatile boolean quitting;
 
   private final List<String> listed = new ArrayList<>();
   private String open;
@@ -78,6 +79,12 @@ final class ChatController implements Listener {
     this.connection = started;
   }
 
+  /** The user is leaving: the client's stop that follows is expected, not news. */
+  void quit() {
+    typingSignal.stopped();
+    quitting = true;
+  }
+
   TypingSignal typingSignal() {
     return typingSignal;
   }
@@ -96,14 +103,14 @@ final class ChatController implements Listener {
   boolean run(ChatInput input) {
     try {
       if (input instanceof ChatInput.Quit) {
-        typingSignal.stopped();
+        quit();
         return false;
       } else if (input instanceof ChatInput.Help) {
         screen.accept(ChatInput.HELP);
       } else if (input instanceof ChatInput.Invalid invalid) {
         screen.accept(ChatView.problem(invalid.problem()));
       } else if (input instanceof ChatInput.ListConversations) {
-        list();
+        list(true);
       } else if (input instanceof ChatInput.NewConversation create) {
         create(create.handles());
       } else if (input instanceof ChatInput.Open target) {
@@ -123,7 +130,8 @@ final class ChatController implements Listener {
     return true;
   }
 
-  private void list() {
+  /** Asks the server for the user's conversations and numbers them; prints the list if {@code print}. */
+  private void list(boolean print) {
     List<ConversationSummary> conversations = connection.await(connection.client().listConversations(),
         "listing conversations");
     for (ConversationSummary summary : conversations) {
@@ -140,7 +148,9 @@ final class ChatController implements Listener {
         rows.add(new ChatView.Row(i + 1, listed.get(i), others(listed.get(i)), listed.get(i).equals(open)));
       }
     }
-    screen.accept(ChatView.list(rows));
+    if (print) {
+      screen.accept(ChatView.list(rows));
+    }
   }
 
   private void create(List<String> handles) {
@@ -167,7 +177,7 @@ final class ChatController implements Listener {
   private void open(String target) {
     Optional<String> found = find(target);
     if (found.isEmpty()) {
-      list();
+      list(false);
       found = find(target);
     }
     if (found.isEmpty()) {
@@ -364,7 +374,7 @@ final class ChatController implements Listener {
         }
       }
       case STOPPED -> {
-        if (connection != null) {
+        if (connection != null && !quitting) {
           screen.accept(ChatView.problem("disconnected for good; /quit and start again"));
         }
       }

@@ -162,5 +162,6 @@ class ChatCommandIntegrationTest {
     bob.awaitScreen(Pattern.compile("u_\\S+… left"));
     assertThat(alice.quit()).isEqualTo(ExitCode.OK);
     assertThat(bob.quit()).isEqualTo(ExitCode.OK);
+    assertThat(alice.screen()).doesNotContain("disconnected");
   }
 }
