@@ -55,7 +55,7 @@ public record ParleySettings(
   public record IdentitySettings(String pepper) {}
 
   public record ConversationSettings(
-      Duration dedupWindow, int dedupMaxKeys, int maxParticipants, int snapshotEvery) {}
+      Duration dedupWindow, int dedupMaxKeys, int maxParticipants, int snapshotEvery, Duration deviceLookupTimeout) {}
 
   public record SessionSettings(
       int maxInFlight,
@@ -111,7 +111,8 @@ public record ParleySettings(
             c.getDuration("conversation.dedup-window"),
             c.getInt("conversation.dedup-max-keys"),
             c.getInt("conversation.max-participants"),
-            c.getInt("conversation.snapshot-every")),
+            c.getInt("conversation.snapshot-every"),
+            c.getDuration("conversation.device-lookup-timeout")),
         new SessionSettings(
             c.getInt("session.max-in-flight"),
             c.getInt("session.fetch-batch"),
@@ -142,6 +143,15 @@ public record ParleySettings(
     if (session.maxInFlight() >= session.outboundBuffer()) {
       throw new IllegalArgumentException("parley.session.max-in-flight must be below parley.session.outbound-buffer,"
           + " or a device that reads but acknowledges slowly would be disconnected as too slow");
+    }
+    if (directory.claimRate() < 1 || directory.claimInterval().isNegative() || directory.claimInterval().isZero()) {
+      throw new IllegalArgumentException("parley.directory.claim-rate and claim-interval must be positive");
+    }
+    if (directory.lowPreKeys() < 0 || directory.lowPreKeys() > 200) {
+      throw new IllegalArgumentException("parley.directory.low-prekeys must be from 0 to 200 (the stored maximum)");
+    }
+    if (directory.snapshotEvery() < 1 || directory.cacheMaxAccounts() < 1) {
+      throw new IllegalArgumentException("parley.directory.snapshot-every and cache-max-accounts must be positive");
     }
     if (profile != Profile.PRODUCTION) {
       return this;
