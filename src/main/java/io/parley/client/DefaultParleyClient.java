@@ -988,7 +988,7 @@ final class DefaultParleyClient implements ParleyClient {
       task.run();
     } catch (ParleyClientException e) {
       emitError(e);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       emitError(new ParleyClientException.ServerError("internal", "client failure: " + e, false, null));
     }
   }

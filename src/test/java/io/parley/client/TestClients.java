@@ -22,6 +22,7 @@ final class TestClients implements AutoCloseable {
     final int device;
     final Path store;
     final StoreKey key;
+    int oneTimePreKeys = 100;
     final List<DecryptedMessage> messages = new CopyOnWriteArrayList<>();
     final List<MemberEvent> members = new CopyOnWriteArrayList<>();
     final List<Receipt> receipts = new CopyOnWriteArrayList<>();
@@ -52,7 +53,9 @@ final class TestClients implements AutoCloseable {
     }
 
     <T extends ParleyClientException> T awaitError(Class<T> type, Predicate<T> test) {
-      await().atMost(WAIT).until(() -> errors.stream().anyMatch(e -> type.isInstance(e) && test.test(type.cast(e))));
+      await().atMost(WAIT).untilAsserted(() -> org.assertj.core.api.Assertions.assertThat(errors)
+          .as("errors of %s", account.handle())
+          .anyMatch(e -> type.isInstance(e) && test.test(type.cast(e))));
       return errors.stream().filter(type::isInstance).map(type::cast).filter(test).findFirst().orElseThrow();
     }
 
@@ -106,6 +109,7 @@ final class TestClients implements AutoCloseable {
         .device(d.device)
         .store(d.store, d.key)
         .reconnectBackoff(Duration.ofMillis(50), Duration.ofSeconds(2))
+        .oneTimePreKeys(d.oneTimePreKeys)
         .listener(d);
   }
 
