@@ -6,7 +6,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import io.parley.testing.NodeExtension;
-import io.parley.testing.TestNode;
+import io.parley.testing.NodeProcess;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * database), nowhere in its Redis (every key and value), and nowhere in the clients' stores on disk.
  */
 class CanaryIntegrationTest {
-  private static final int REDIS_PORT = TestNode.freePort();
+  private static final int REDIS_PORT = NodeProcess.freePort();
 
   @RegisterExtension
   static final NodeExtension parley = new NodeExtension(Map.of(
