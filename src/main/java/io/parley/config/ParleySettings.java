@@ -143,6 +143,15 @@ public record ParleySettings(
       throw new IllegalArgumentException("parley.session.max-in-flight must be below parley.session.outbound-buffer,"
           + " or a device that reads but acknowledges slowly would be disconnected as too slow");
     }
+    if (directory.claimRate() < 1 || directory.claimInterval().isNegative() || directory.claimInterval().isZero()) {
+      throw new IllegalArgumentException("parley.directory.claim-rate and claim-interval must be positive");
+    }
+    if (directory.lowPreKeys() < 0 || directory.lowPreKeys() > 200) {
+      throw new IllegalArgumentException("parley.directory.low-prekeys must be from 0 to 200 (the stored maximum)");
+    }
+    if (directory.snapshotEvery() < 1 || directory.cacheMaxAccounts() < 1) {
+      throw new IllegalArgumentException("parley.directory.snapshot-every and cache-max-accounts must be positive");
+    }
     if (profile != Profile.PRODUCTION) {
       return this;
     }

@@ -126,11 +126,11 @@ public final class HttpEdge extends AllDirectives {
         return inner.apply(verifier.verify(token));
       } catch (AuthException e) {
         return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley")),
-            () -> json(StatusCodes.UNAUTHORIZED, Map.of("error", switch (e.reason()) {
-              case MISSING -> "unauthenticated";
-              case EXPIRED -> "token_expired";
-              case INVALID -> "token_invalid";
-            })));
+            () -> json(StatusCodes.UNAUTHORIZED, switch (e.reason()) {
+              case MISSING -> Map.of("error", "unauthenticated", "message", "a bearer token is required");
+              case EXPIRED -> Map.of("error", "token_expired", "message", "the token has expired");
+              case INVALID -> Map.of("error", "token_invalid", "message", "the token is not valid");
+            }));
       }
     });
   }

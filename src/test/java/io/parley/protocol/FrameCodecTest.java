@@ -407,6 +407,7 @@ class FrameCodecTest {
         args(ServerFrame.Error.of(ErrorCode.NOT_PARTICIPANT, "not a participant"), "error"),
         args(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, "try again").withRequest("r5", CONV, KEY), "error"),
         args(new ServerFrame.Reconnect(1_500, "deploy"), "reconnect"),
+        args(new ServerFrame.KeysLow(1, 7), "keysLow"),
         args(new ServerFrame.Close(1012, "restarting"), "close"));
   }
 

@@ -128,9 +128,23 @@ public final class TestKeys {
     return register(node.httpAddress().getPort(), token, device, DEFAULT_PREKEYS);
   }
 
+  public static KeySet register(NodeExtension node, String token, int device) {
+    return register(node.port(), token, device, DEFAULT_PREKEYS);
+  }
+
+  public static KeySet register(int port, DevAccounts.Account account, int device) {
+    return register(port, account.token(), device, DEFAULT_PREKEYS);
+  }
+
   public static KeySet register(int port, String token, int device, int oneTimePreKeys) {
     KeySet keys = generate(oneTimePreKeys);
-    HttpResponse<String> response = put(port, token, device, keys.putBody());
+    String body = keys.putBody();
+    // a node that has just started may not answer in time (503): a PUT is safe to repeat, as a client does
+    long deadline = System.nanoTime() + Chat.RETRY_WITHIN.toNanos();
+    HttpResponse<String> response = put(port, token, device, body);
+    while (response.statusCode() == 503 && System.nanoTime() < deadline) {
+      response = put(port, token, device, body);
+    }
     if (response.statusCode() != 200) {
       throw new IllegalStateException("registering device " + device + ": HTTP " + response.statusCode() + " "
           + response.body());
