@@ -144,4 +144,28 @@ class ClientLifecycleIntegrationTest {
         .withMessageContaining("wrong store key or passphrase");
     client.close();
   }
+
+  @Test
+  void theSignedPrekeysAreRotatedWhenDueAndOthersStillReachTheDevice() throws Exception {
+    var bobAccount = clients.account(handle("bob"));
+    TestClients.Device bob = clients.start(bobAccount, 1);
+    bob.client.close();
+
+    TestClients.Device later = new TestClients.Device(bobAccount, 1, bob.store, bob.key);
+    clients.open(later, builder -> builder.clock(
+        java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofDays(8))));
+
+    Directory directory = new Directory(HttpClient.newHttpClient(), URI.create("http://127.0.0.1:" + parley.port()),
+        TokenSupplier.fixed(bobAccount.token()), java.time.Duration.ofSeconds(10));
+    var bundle = directory.bundle(bobAccount.accountId(), 1);
+    assertThat(bundle.path("signedPreKey").path("keyId").asInt()).as("the rotated signed prekey").isEqualTo(2);
+    assertThat(bundle.path("kyberPreKey").path("keyId").asInt()).as("the rotated Kyber prekey").isEqualTo(2);
+
+    TestClients.Device alice = clients.start(clients.account(handle("alice")), 1);
+    String c = "c-" + UUID.randomUUID();
+    alice.client.createConversation(c, List.of(bobAccount.accountId())).join();
+    alice.client.send(c, "to the rotated keys").join();
+    later.awaitTexts(c, 1);
+    assertThat(later.texts(c)).containsExactly("to the rotated keys");
+  }
 }

@@ -96,7 +96,12 @@ final class TestClients implements AutoCloseable {
 
   /** (Re)builds and starts the client of {@code d} over its existing store. */
   Device open(Device d) {
-    d.client = builder(d).build();
+    return open(d, builder -> builder);
+  }
+
+  /** As {@link #open(Device)}, with settings changed by {@code customize}. */
+  Device open(Device d, java.util.function.UnaryOperator<ParleyClient.Builder> customize) {
+    d.client = customize.apply(builder(d)).build();
     d.client.start().orTimeout(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
     devices.add(d);
     return d;
