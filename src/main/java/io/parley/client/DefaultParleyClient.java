@@ -111,6 +111,12 @@ final class DefaultParleyClient implements ParleyClient {
         crypto = new SessionCrypto(store);
         sequencer = new Sequencer<>(store::cursor);
         keys.ensureRegistered();
+        // a connection can outlive the rotation period: look at the keys daily, not only at welcome
+        worker.scheduleAtFixedRate(() -> guarded(() -> {
+          if (welcomed) {
+            maintainKeys();
+          }
+        }), 1, 1, TimeUnit.DAYS);
         connect();
       } catch (Directory.Refused refused) {
         fail(refused.status == 401 ? new ParleyClientException.Unauthorized(refused.getMessage(), refused)
@@ -151,6 +157,11 @@ final class DefaultParleyClient implements ParleyClient {
         result.completeExceptionally(new ParleyClientException.Closed());
         return;
       }
+      if (accountId == null) {
+        result.completeExceptionally(new ParleyClientException.ServerError("not_started",
+            "send after start() has completed", false, conversationId));
+        return;
+      }
       try {
         String key = "k-" + UUID.randomUUID();
         long sentAt = settings.clock.millis();
@@ -167,6 +178,9 @@ final class DefaultParleyClient implements ParleyClient {
         transmit(frame);
       } catch (ParleyClientException e) {
         result.completeExceptionally(e);
+      } catch (RuntimeException e) {
+        result.completeExceptionally(new ParleyClientException.ServerError("internal", "client failure: " + e,
+            false, conversationId));
       }
     });
     return result;
@@ -967,7 +981,7 @@ final class DefaultParleyClient implements ParleyClient {
     try {
       worker.execute(() -> {
         try {
-          if (stopped && store == null) {
+          if (stopped) {
             throw new ParleyClientException.Closed();
           }
           result.complete(task.call());
@@ -988,7 +1002,7 @@ final class DefaultParleyClient implements ParleyClient {
       task.run();
     } catch (ParleyClientException e) {
       emitError(e);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       emitError(new ParleyClientException.ServerError("internal", "client failure: " + e, false, null));
     }
   }

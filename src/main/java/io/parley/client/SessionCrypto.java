@@ -72,6 +72,9 @@ final class SessionCrypto {
     } catch (InvalidMessageException | InvalidKeyIdException | InvalidKeyException | InvalidVersionException
              | LegacyMessageException | IllegalArgumentException e) {
       throw new OpenFailure(OpenFailure.Reason.INVALID, e);
+    } catch (Exception undeclared) {
+      // the native layer can raise checked exceptions its Java signatures do not declare
+      throw new OpenFailure(OpenFailure.Reason.INVALID, undeclared);
     }
   }
 

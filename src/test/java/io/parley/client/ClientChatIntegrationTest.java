@@ -170,9 +170,10 @@ class ClientChatIntegrationTest {
       bob.awaitTexts(c, 1);
 
       SessionCrypto.Sealed second = alice.encrypt(bob.id(), 1, "to be tampered with");
-      byte[] tampered = second.body().clone();
-      tampered[tampered.length - 20] ^= 0x01;
+      assertThat(second.type()).isEqualTo(3);
+      byte[] tampered = SessionCryptoTest.tamperInnerMessage(second.body());
       JsonNode tamperedAck = alice.sendEnvelope(c, "k-tampered-1", bob.id(), 1, second.type(), tampered);
+      assertThat(tamperedAck.path("type").asText()).as("answer %s", tamperedAck).isEqualTo("ack");
       var failed = bob.awaitError(ParleyClientException.DecryptionFailed.class, e -> true);
       assertThat(failed.seq()).isEqualTo(tamperedAck.path("seq").asLong());
       assertThat(failed.fromUser()).isEqualTo(aliceAccount.accountId());
@@ -233,8 +234,8 @@ class ClientChatIntegrationTest {
   void whenOneTimePrekeysRunOutTheLastResortKyberPrekeyServesAndTheDeviceTopsUpLater() throws Exception {
     var bobAccount = clients.account(handle("bob"));
     TestClients.Device bob = new TestClients.Device(bobAccount, 1, stores.resolve("bob-few"), TestClients.randomKey());
-    bob.client = clients.builder(bob).oneTimePreKeys(2).build();
-    bob.client.start().join();
+    bob.oneTimePreKeys = 2;
+    clients.open(bob);
     String bobId = bobAccount.accountId();
     bob.client.close();
 

@@ -133,6 +133,22 @@ class SessionCryptoTest {
   }
 
   @Test
+  void aTamperedPreKeyMessageIsRefused() throws Exception {
+    SessionCrypto a = new SessionCrypto(alice);
+    SessionCrypto b = new SessionCrypto(bob);
+    a.process("u_bob", bundleOf(bob, 1, 1));
+    SessionCrypto.Sealed first = a.encrypt("u_bob", 1, bytes("one"));
+    b.decrypt("u_alice", 1, first.type(), first.body());
+    SessionCrypto.Sealed second = a.encrypt("u_bob", 1, bytes("two"));
+    assertThat(second.type()).isEqualTo(CiphertextMessage.PREKEY_TYPE);
+    byte[] tampered = tamperInnerMessage(second.body());
+    assertThatThrownBy(() -> b.decrypt("u_alice", 1, second.type(), tampered))
+        .isInstanceOfSatisfying(SessionCrypto.OpenFailure.class,
+            e -> assertThat(e.reason).isEqualTo(SessionCrypto.OpenFailure.Reason.INVALID));
+    assertThat(text(b.decrypt("u_alice", 1, second.type(), second.body()))).isEqualTo("two");
+  }
+
+  @Test
   void withoutOneTimePrekeysTheLastResortKyberKeyServesAndABaseKeyIsNotReused() throws Exception {
     SessionCrypto a = new SessionCrypto(alice);
     SessionCrypto b = new SessionCrypto(bob);
@@ -175,6 +191,20 @@ class SessionCryptoTest {
     byte[] wrongVersion = new Plaintext("x", 0).encode();
     wrongVersion[0] = 2;
     assertThatThrownBy(() -> Plaintext.decode(wrongVersion)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /**
+   * Flips a bit of the MAC of the Signal message inside a PreKey message. (Bytes of the PreKey message
+   * outside it, such as the Kyber ciphertext, are not read again once the session exists.)
+   */
+  static byte[] tamperInnerMessage(byte[] preKeyMessage) throws Exception {
+    byte[] inner = new org.signal.libsignal.protocol.message.PreKeySignalMessage(preKeyMessage).getWhisperMessage()
+        .serialize();
+    int at = DeviceStoreTest.indexOf(preKeyMessage, inner);
+    assertThat(at).isNotNegative();
+    byte[] tampered = preKeyMessage.clone();
+    tampered[at + inner.length - 1] ^= 0x01;
+    return tampered;
   }
 
   private static byte[] bytes(String text) {

@@ -22,6 +22,7 @@ final class TestClients implements AutoCloseable {
     final int device;
     final Path store;
     final StoreKey key;
+    int oneTimePreKeys = 100;
     final List<DecryptedMessage> messages = new CopyOnWriteArrayList<>();
     final List<MemberEvent> members = new CopyOnWriteArrayList<>();
     final List<Receipt> receipts = new CopyOnWriteArrayList<>();
@@ -52,7 +53,9 @@ final class TestClients implements AutoCloseable {
     }
 
     <T extends ParleyClientException> T awaitError(Class<T> type, Predicate<T> test) {
-      await().atMost(WAIT).until(() -> errors.stream().anyMatch(e -> type.isInstance(e) && test.test(type.cast(e))));
+      await().atMost(WAIT).untilAsserted(() -> org.assertj.core.api.Assertions.assertThat(errors)
+          .as("errors of %s", account.handle())
+          .anyMatch(e -> type.isInstance(e) && test.test(type.cast(e))));
       return errors.stream().filter(type::isInstance).map(type::cast).filter(test).findFirst().orElseThrow();
     }
 
@@ -93,7 +96,12 @@ final class TestClients implements AutoCloseable {
 
   /** (Re)builds and starts the client of {@code d} over its existing store. */
   Device open(Device d) {
-    d.client = builder(d).build();
+    return open(d, builder -> builder);
+  }
+
+  /** As {@link #open(Device)}, with settings changed by {@code customize}. */
+  Device open(Device d, java.util.function.UnaryOperator<ParleyClient.Builder> customize) {
+    d.client = customize.apply(builder(d)).build();
     d.client.start().orTimeout(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
     devices.add(d);
     return d;
@@ -106,6 +114,7 @@ final class TestClients implements AutoCloseable {
         .device(d.device)
         .store(d.store, d.key)
         .reconnectBackoff(Duration.ofMillis(50), Duration.ofSeconds(2))
+        .oneTimePreKeys(d.oneTimePreKeys)
         .listener(d);
   }
 
