@@ -9,6 +9,7 @@ import io.parley.cluster.NodeHealth;
 import io.parley.config.ParleySettings;
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationHistory;
+import io.parley.conversation.ParticipantDevices;
 import io.parley.directory.ClaimRateLimiter;
 import io.parley.directory.DeviceDirectory;
 import io.parley.directory.KeyDirectory;
@@ -89,12 +90,13 @@ public final class ParleyNode {
 
       ClusterSharding sharding = ClusterSharding.get(system);
       ConversationHistory history = new ConversationHistory(system, READ_JOURNAL);
-      Inbox.init(system, settings.session().maxDevicesPerUser(), clock);
+      Inbox.init(system, settings.session().maxDevicesPerUser(), clock, settings.session().cursorFlushInterval());
       ShardedDeviceDirectory directory = ShardedDeviceDirectory.start(system, settings.directory(),
           settings.session().askTimeout(), clock);
       KeyDirectory.init(system, settings.directory(), settings.session().maxDevicesPerUser(), clock,
           directory.notices());
-      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding));
+      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding),
+          ParticipantDevices.of(directory));
       DeviceSession.init(system, settings.session(), history);
 
       var dataDir = settings.store().embedded().dataDir();
@@ -108,7 +110,8 @@ public final class ParleyNode {
           new ClaimRateLimiter(redis.client(), pepper, settings.directory(), clock), settings.session().askTimeout());
 
       ActorRef<Connections.Command> connections = system.systemActorOf(Connections.create(
-          new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec())),
+          new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
+              directory)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
       ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);

@@ -19,8 +19,8 @@ record BenchPlan(URI url, int clients, double rate, Duration warmup, Duration du
     if (!(rate > 0)) {
       throw new IllegalArgumentException("--rate must be positive");
     }
-    if (payloadBytes < Payload.HEADER_BYTES || payloadBytes > 65_536) {
-      throw new IllegalArgumentException("--payload must be " + Payload.HEADER_BYTES + " to 65536 bytes");
+    if (payloadBytes < Payload.MIN_BYTES || payloadBytes > 65_536) {
+      throw new IllegalArgumentException("--payload must be " + Payload.MIN_BYTES + " to 65536 bytes");
     }
     if (ackEvery < 1) {
       throw new IllegalArgumentException("--ack-every must be at least 1");

@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 
-/** Gets an account and a token per bench user from the node's dev token endpoint (embedded profile). */
+/**
+ * Gets an account and a token per bench user from the node's dev token endpoint (embedded profile), and
+ * registers the user's bench device in the key directory.
+ */
 final class DevLogin {
   /** One logged-in bench user. */
   record Account(String accountId, String token) {}
@@ -22,10 +25,12 @@ final class DevLogin {
 
   private final HttpClient http;
   private final URI endpoint;
+  private final BenchKeys keys;
 
   DevLogin(HttpClient http, URI endpoint) {
     this.http = http;
     this.endpoint = endpoint;
+    this.keys = new BenchKeys(http, endpoint.resolve("/"));
   }
 
   /** Logs in every handle, a few at a time; the accounts come back in the order of the handles. */
@@ -56,6 +61,6 @@ final class DevLogin {
       } catch (Exception e) {
         throw new IllegalStateException("dev token endpoint answered something unexpected", e);
       }
-    });
+    }).thenCompose(account -> keys.register(account.token(), BenchClient.DEVICE).thenApply(done -> account));
   }
 }

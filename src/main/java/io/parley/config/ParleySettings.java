@@ -55,7 +55,7 @@ public record ParleySettings(
   public record IdentitySettings(String pepper) {}
 
   public record ConversationSettings(
-      Duration dedupWindow, int dedupMaxKeys, int maxParticipants, int snapshotEvery) {}
+      Duration dedupWindow, int dedupMaxKeys, int maxParticipants, int snapshotEvery, Duration deviceLookupTimeout) {}
 
   public record SessionSettings(
       int maxInFlight,
@@ -111,7 +111,8 @@ public record ParleySettings(
             c.getDuration("conversation.dedup-window"),
             c.getInt("conversation.dedup-max-keys"),
             c.getInt("conversation.max-participants"),
-            c.getInt("conversation.snapshot-every")),
+            c.getInt("conversation.snapshot-every"),
+            c.getDuration("conversation.device-lookup-timeout")),
         new SessionSettings(
             c.getInt("session.max-in-flight"),
             c.getInt("session.fetch-batch"),

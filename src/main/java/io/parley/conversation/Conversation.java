@@ -5,17 +5,23 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.parley.config.ParleySettings.ConversationSettings;
 import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ErrorCode;
+import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -36,7 +42,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * One conversation: the single writer that gives every message and membership change the next
  * gap-free sequence number. The seq of an event is its journal sequence number, so history reads by
  * seq are journal reads. A repeated idempotency key from the same user returns the original seq and
- * persists nothing.
+ * persists nothing. A message must carry one envelope for every device of its participants except the
+ * sending device: this is checked against the node's cached device lists, and only a cache miss or a
+ * disagreement reads the directory (once) before answering.
  */
 public final class Conversation
     extends EventSourcedBehavior<Conversation.Command, Conversation.Event, Conversation.State> {
@@ -59,6 +67,16 @@ public final class Conversation
 
   public record Typing(DeviceAddress from, boolean active) implements Command {}
 
+  /** A device of {@code reader} has received everything up to {@code seq}: a delivered receipt, no reply. */
+  public record MarkDelivered(DeviceAddress reader, long seq) implements Command {}
+
+  /** {@code reader}'s user has seen everything up to {@code seq}: a read receipt. */
+  public record MarkRead(DeviceAddress reader, long seq, ActorRef<Reply> replyTo) implements Command {}
+
+  /** The directory's answer for the accounts a post had to look up; only sent to itself. */
+  private record DevicesLooked(Post post, Map<String, Set<Integer>> current, Throwable failure)
+      implements Command {}
+
   // ---- replies ----
   public sealed interface Reply extends CborSerializable {}
 
@@ -67,6 +85,9 @@ public final class Conversation
   public record Rejected(ErrorCode code, String message) implements Reply {}
 
   public record Info(List<String> participants, long lastSeq) implements Reply {}
+
+  /** The envelopes do not match the participants' devices; nothing was stored. */
+  public record DeviceMismatch(List<DeviceAddress> missing, List<DeviceAddress> stale) implements Reply {}
 
   // ---- events ----
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
@@ -110,27 +131,38 @@ public final class Conversation
   private final ConversationSettings settings;
   private final Clock clock;
   private final ConversationFanout fanout;
+  private final ParticipantDevices devices;
+  private final ActorContext<Command> context;
+  /**
+   * Runtime only, never part of the state: a post is waiting for the directory. Commands that could persist
+   * are stashed meanwhile, so messages keep the order in which they arrived.
+   */
+  private boolean lookingUp;
 
-  public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout) {
+  public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout,
+                          ParticipantDevices devices) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), settings, clock, fanout)));
+        create(ctx.getEntityId(), settings, clock, fanout, devices)));
   }
 
   public static Behavior<Command> create(String conversationId, ConversationSettings settings, Clock clock,
-                                         ConversationFanout fanout) {
-    return Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout));
+                                         ConversationFanout fanout, ParticipantDevices devices) {
+    return Behaviors.setup(ctx -> new Conversation(ctx, conversationId, settings, clock, fanout, devices));
   }
 
   public static PersistenceId persistenceId(String conversationId) {
     return PersistenceId.of(ENTITY_KEY.name(), conversationId);
   }
 
-  private Conversation(String conversationId, ConversationSettings settings, Clock clock, ConversationFanout fanout) {
+  private Conversation(ActorContext<Command> context, String conversationId, ConversationSettings settings,
+                       Clock clock, ConversationFanout fanout, ParticipantDevices devices) {
     super(persistenceId(conversationId));
+    this.context = context;
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
+    this.devices = devices;
   }
 
   @Override
@@ -163,14 +195,20 @@ public final class Conversation
         .onCommand(RemoveMember.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(Post.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(GetInfo.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(MarkRead.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(MarkDelivered.class, (s, c) -> Effect().none())
         .onCommand(Typing.class, (s, c) -> Effect().none());
     builder.forStateType(Active.class)
+        .onCommand(DevicesLooked.class, this::onDevicesLooked)
+        .onCommand(cmd -> lookingUp && !(cmd instanceof GetInfo || cmd instanceof Typing), cmd -> Effect().stash())
         .onCommand(Create.class, this::onCreateAgain)
         .onCommand(AddMember.class, this::onAddMember)
         .onCommand(RemoveMember.class, this::onRemoveMember)
         .onCommand(Post.class, this::onPost)
         .onCommand(GetInfo.class, this::onGetInfo)
-        .onCommand(Typing.class, this::onTyping);
+        .onCommand(Typing.class, this::onTyping)
+        .onCommand(MarkDelivered.class, this::onMarkDelivered)
+        .onCommand(MarkRead.class, this::onMarkRead);
     return builder.build();
   }
 
@@ -241,28 +279,131 @@ public final class Conversation
   }
 
   private Effect<Event, State> onPost(Active state, Post cmd) {
+    Optional<Reply> refused = refusal(state, cmd);
+    if (refused.isPresent()) {
+      return Effect().reply(cmd.replyTo(), refused.get());
+    }
+    Map<String, Set<Integer>> cached = new HashMap<>();
+    Map<String, CompletableFuture<Set<Integer>>> lookUps = new HashMap<>();
+    for (String participant : state.participants()) {
+      CompletableFuture<Set<Integer>> list = devices.cached(participant).toCompletableFuture();
+      if (list.isDone() && !list.isCompletedExceptionally()) {
+        cached.put(participant, list.join());
+      } else {
+        lookUps.put(participant, list); // not cached on this node: the read-through is a directory read
+      }
+    }
+    DeviceCheck.Mismatch mismatch = DeviceCheck.compare(cmd.sender(), cmd.envelopes(), cached);
+    // a cached list may be behind the directory: a disagreement is only believed after a fresh read
+    mismatch.accounts().forEach(account -> lookUps.put(account, devices.current(account).toCompletableFuture()));
+    if (lookUps.isEmpty()) {
+      return persistPost(state, cmd).thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+    }
+    lookingUp = true;
+    context.pipeToSelf(allOf(lookUps), (current, failure) -> new DevicesLooked(cmd, current, failure));
+    return Effect().none();
+  }
+
+  /** What the post is answered without looking at devices: not a member, a repeated key, bad addressing. */
+  private Optional<Reply> refusal(Active state, Post cmd) {
     String user = cmd.sender().user();
     if (!state.isParticipant(user)) {
-      return notParticipant(cmd.replyTo());
+      return Optional.of(new Rejected(ErrorCode.NOT_PARTICIPANT, "not a participant of this conversation"));
     }
     var known = state.dedup().find(dedupKey(user, cmd.idempotencyKey()), now(), settings.dedupWindow());
     if (known.isPresent()) {
-      return Effect().reply(cmd.replyTo(), new Accepted(known.get().seq(), true));
+      return Optional.of(new Accepted(known.get().seq(), true));
     }
     Set<DeviceAddress> recipients = new HashSet<>();
     for (SealedEnvelope envelope : cmd.envelopes()) {
       if (!state.isParticipant(envelope.user())) {
-        return reject(cmd.replyTo(), ErrorCode.UNKNOWN_RECIPIENT, "an envelope is addressed to a non-participant");
+        return Optional.of(new Rejected(ErrorCode.UNKNOWN_RECIPIENT, "an envelope is addressed to a non-participant"));
       }
       if (envelope.recipient().equals(cmd.sender()) || !recipients.add(envelope.recipient())) {
-        return reject(cmd.replyTo(), ErrorCode.INVALID_ENVELOPE,
-            "envelopes must address distinct devices other than the sender");
+        return Optional.of(new Rejected(ErrorCode.INVALID_ENVELOPE,
+            "envelopes must address distinct devices other than the sender"));
       }
     }
+    return Optional.empty();
+  }
+
+  private CompletableFuture<Map<String, Set<Integer>>> allOf(Map<String, CompletableFuture<Set<Integer>>> lookups) {
+    return CompletableFuture.allOf(lookups.values().toArray(CompletableFuture[]::new))
+        .orTimeout(settings.deviceLookupTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(done -> {
+          Map<String, Set<Integer>> current = new HashMap<>();
+          lookups.forEach((account, lookup) -> current.put(account, Set.copyOf(lookup.join())));
+          return current;
+        });
+  }
+
+  /** Decides a post whose device lists had to be read; then lets the commands that waited meanwhile in. */
+  private Effect<Event, State> onDevicesLooked(Active state, DevicesLooked looked) {
+    lookingUp = false;
+    Post cmd = looked.post();
+    if (looked.failure() != null) {
+      context.getLog().warn("device lists could not be read for a send; the client retries", looked.failure());
+      return answerAndUnstash(cmd, new Rejected(ErrorCode.UNAVAILABLE, "device lists unavailable, retry"));
+    }
+    Optional<Reply> refused = refusal(state, cmd);
+    if (refused.isPresent()) {
+      return answerAndUnstash(cmd, refused.get());
+    }
+    Map<String, Set<Integer>> lists = new HashMap<>();
+    for (String participant : state.participants()) {
+      Optional<Set<Integer>> list = Optional.ofNullable(looked.current().get(participant))
+          .or(() -> cachedNow(participant));
+      if (list.isEmpty()) {
+        return answerAndUnstash(cmd, new Rejected(ErrorCode.UNAVAILABLE, "device lists changed meanwhile, retry"));
+      }
+      lists.put(participant, list.get());
+    }
+    DeviceCheck.Mismatch mismatch = DeviceCheck.compare(cmd.sender(), cmd.envelopes(), lists);
+    if (!mismatch.isEmpty()) {
+      return answerAndUnstash(cmd, new DeviceMismatch(mismatch.missing(), mismatch.stale()));
+    }
+    return persistPost(state, cmd)
+        .thenRun(next -> cmd.replyTo().tell(new Accepted(((Active) next).lastSeq(), false)))
+        .thenUnstashAll();
+  }
+
+  private Optional<Set<Integer>> cachedNow(String account) {
+    CompletableFuture<Set<Integer>> list = devices.cached(account).toCompletableFuture();
+    return list.isDone() && !list.isCompletedExceptionally() ? Optional.of(list.join()) : Optional.empty();
+  }
+
+  private Effect<Event, State> answerAndUnstash(Post cmd, Reply reply) {
+    cmd.replyTo().tell(reply);
+    return Effect().unstashAll();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> persistPost(Active state, Post cmd) {
     MessagePosted posted = new MessagePosted(cmd.sender(), cmd.idempotencyKey(), cmd.envelopes(), now());
-    return Effect().persist(posted)
-        .thenRun(next -> publish(next, posted, state.participants()))
-        .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+    return Effect().persist(posted).thenRun(next -> publish(next, posted, state.participants()));
+  }
+
+  /** Receipts are not conversation events (a seq is a journal position): the reader's inbox keeps them. */
+  private Effect<Event, State> onMarkDelivered(Active state, MarkDelivered cmd) {
+    if (state.isParticipant(cmd.reader().user())) {
+      receipt(state, cmd.reader(), ReceiptKind.DELIVERED, Math.min(cmd.seq(), state.lastSeq()));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onMarkRead(Active state, MarkRead cmd) {
+    if (!state.isParticipant(cmd.reader().user())) {
+      return notParticipant(cmd.replyTo());
+    }
+    if (cmd.seq() > state.lastSeq()) {
+      return reject(cmd.replyTo(), ErrorCode.INVALID_REQUEST, "seq is beyond the conversation's last seq");
+    }
+    receipt(state, cmd.reader(), ReceiptKind.READ, cmd.seq());
+    return Effect().reply(cmd.replyTo(), new Accepted(cmd.seq(), false));
+  }
+
+  private void receipt(Active state, DeviceAddress reader, ReceiptKind kind, long seq) {
+    List<String> others = without(state.participants(), reader.user());
+    fanout.receipt(conversationId, reader.user(), kind, seq, others);
   }
 
   private Effect<Event, State> onGetInfo(Active state, GetInfo cmd) {

@@ -1,6 +1,7 @@
 package io.parley.conversation;
 
 import io.parley.identity.DeviceAddress;
+import io.parley.protocol.ReceiptKind;
 import java.util.Collection;
 import java.util.Map;
 
@@ -16,9 +17,17 @@ public interface ConversationFanout {
   /** An ephemeral typing notice for the live devices of {@code audience}. */
   void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience);
 
+  /**
+   * {@code reader} has received or seen everything up to {@code seq}: its inbox keeps the marker and tells
+   * the live devices of {@code audience} when it advances.
+   */
+  void receipt(String conversationId, String reader, ReceiptKind kind, long seq, Collection<String> audience);
+
   ConversationFanout NONE = new ConversationFanout() {
     @Override public void published(ConversationEvent event, Collection<String> audience) {}
     @Override public void membersPresent(String conversationId, Map<String, Long> joinedAt) {}
     @Override public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {}
+    @Override public void receipt(String conversationId, String reader, ReceiptKind kind, long seq,
+                                  Collection<String> audience) {}
   };
 }

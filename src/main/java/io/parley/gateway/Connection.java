@@ -9,6 +9,7 @@ import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
+import io.parley.directory.DeviceDirectory;
 import io.parley.directory.KeyDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
@@ -24,9 +25,9 @@ import io.parley.session.EventFrames;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -77,6 +78,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** The device's prekey status, asked right after welcome; null when the directory did not answer. */
   private record KeysChecked(KeyDirectory.Reply status) implements Command {}
 
+  /** {@code registration} is null when the device has no directory entry (and {@code failure} is null). */
   private record HelloChecked(ClientFrame.Hello hello, Principal principal, Inbox.Registration registration,
                               Throwable failure) implements Command {}
 
@@ -98,7 +100,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   /** Everything a connection needs from its node. */
   public record Deps(TokenVerifier verifier, ClusterSharding sharding, ConversationHistory history,
-                     SessionSettings session, ProtocolSettings protocol, FrameCodec codec) {}
+                     SessionSettings session, ProtocolSettings protocol, FrameCodec codec,
+                     DeviceDirectory directory) {}
 
   public static Behavior<Command> create(Deps deps, Outbound outbound) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Connection(ctx, timers, deps, outbound)));
@@ -201,9 +204,23 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     }
     helloInProgress = true;
     EntityRef<Inbox.Command> inbox = deps.sharding().entityRefFor(Inbox.ENTITY_KEY, principal.accountId());
-    getContext().ask(Inbox.Registration.class, inbox, deps.session().askTimeout(),
-        replyTo -> new Inbox.RegisterDevice(hello.device(), replyTo),
+    CompletionStage<Inbox.Registration> registered = inDirectory(principal.accountId(), hello.device())
+        .thenCompose(known -> known
+            ? inbox.<Inbox.Registration>ask(replyTo -> new Inbox.RegisterDevice(hello.device(), replyTo),
+                deps.session().askTimeout())
+            : CompletableFuture.completedFuture(null));
+    getContext().pipeToSelf(registered,
         (registration, failure) -> new HelloChecked(hello, principal, registration, failure));
+  }
+
+  /**
+   * Whether the device has a directory entry: the node's cached list answers a known device at once; a
+   * device the cache does not list is looked up in the directory itself before it is refused.
+   */
+  private CompletionStage<Boolean> inDirectory(String accountId, int device) {
+    return deps.directory().cachedDevices(accountId).thenCompose(cached -> cached.devices().contains(device)
+        ? CompletableFuture.completedFuture(true)
+        : deps.directory().devices(accountId).thenApply(current -> current.devices().contains(device)));
   }
 
   private Behavior<Command> onHelloChecked(HelloChecked checked) {
@@ -214,6 +231,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (checked.failure() != null) {
       return endWith(error(ErrorCode.UNAVAILABLE, "could not register the device, try again"),
           CLOSE_SESSION_MOVED, "unavailable");
+    }
+    if (checked.registration() == null) {
+      return endWith(error(ErrorCode.UNKNOWN_DEVICE, "this device has no keys in the key directory; register"
+          + " them, then connect"), CLOSE_UNKNOWN_DEVICE, "unknown_device");
     }
     if (checked.registration() instanceof Inbox.TooManyDevices tooMany) {
       return endWith(error(ErrorCode.TOO_MANY_DEVICES, "at most " + tooMany.limit() + " devices per user"),
@@ -252,6 +273,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       conversation(typing.conversationId()).tell(new Conversation.Typing(device, typing.active()));
     } else if (frame instanceof ClientFrame.ListConversations list) {
       onListConversations(list);
+    } else if (frame instanceof ClientFrame.Read read) {
+      onRead(read);
+    } else if (frame instanceof ClientFrame.Receipts receipts) {
+      onReceipts(receipts);
     }
   }
 
@@ -277,12 +302,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     }
     List<SealedEnvelope> sealed = new ArrayList<>(envelopes.size());
     for (Envelope envelope : envelopes) {
-      byte[] body;
-      try {
-        body = Base64.getDecoder().decode(envelope.body());
-      } catch (IllegalArgumentException e) {
-        throw new InvalidFrameException(ErrorCode.INVALID_ENVELOPE, "envelope body is not base64");
-      }
+      byte[] body = envelope.bytes();
       if (body.length > deps.protocol().maxEnvelopeBytes()) {
         throw new InvalidFrameException(ErrorCode.PAYLOAD_TOO_LARGE,
             "an envelope is at most " + deps.protocol().maxEnvelopeBytes() + " bytes");
@@ -304,7 +324,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .<Conversation.Reply>ask(replyTo -> new Conversation.GetInfo(me.user(), replyTo), deps.session().askTimeout())
         .thenCompose(reply -> {
           if (reply instanceof Conversation.Rejected rejected) {
-            return java.util.concurrent.CompletableFuture.completedFuture(List.<ServerFrame>of(
+            return CompletableFuture.completedFuture(List.<ServerFrame>of(
                 rejectedFrame(rejected, fetch.requestId(), fetch.conversationId(), null)));
           }
           long lastSeq = ((Conversation.Info) reply).lastSeq();
@@ -321,6 +341,43 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
               });
         });
     answerWith(answer, fetch.requestId(), fetch.conversationId(), null);
+  }
+
+  /** A read receipt: answered only when refused (not a participant, or beyond the last seq). */
+  private void onRead(ClientFrame.Read read) {
+    DeviceAddress me = device;
+    CompletionStage<List<ServerFrame>> answer = conversation(read.conversationId())
+        .<Conversation.Reply>ask(replyTo -> new Conversation.MarkRead(me, read.seq(), replyTo),
+            deps.session().askTimeout())
+        .thenApply(reply -> reply instanceof Conversation.Rejected rejected
+            ? List.of(rejectedFrame(rejected, null, read.conversationId(), null))
+            : List.of());
+    answerWith(answer, null, read.conversationId(), null);
+  }
+
+  /** Every participant's latest markers, each read from that participant's inbox. */
+  private void onReceipts(ClientFrame.Receipts request) {
+    DeviceAddress me = device;
+    String id = request.conversationId();
+    CompletionStage<List<ServerFrame>> answer = conversation(id)
+        .<Conversation.Reply>ask(replyTo -> new Conversation.GetInfo(me.user(), replyTo), deps.session().askTimeout())
+        .thenCompose(reply -> {
+          if (reply instanceof Conversation.Rejected rejected) {
+            return CompletableFuture.completedFuture(List.<ServerFrame>of(
+                rejectedFrame(rejected, request.requestId(), id, null)));
+          }
+          List<String> participants = ((Conversation.Info) reply).participants();
+          List<CompletableFuture<ServerFrame.Markers>> markers = participants.stream()
+              .map(user -> deps.sharding().entityRefFor(Inbox.ENTITY_KEY, user)
+                  .<Inbox.Markers>ask(replyTo -> new Inbox.GetReceipts(id, replyTo), deps.session().askTimeout())
+                  .thenApply(m -> new ServerFrame.Markers(user, m.delivered(), m.read()))
+                  .toCompletableFuture())
+              .toList();
+          return CompletableFuture.allOf(markers.toArray(CompletableFuture[]::new))
+              .thenApply(done -> List.<ServerFrame>of(new ServerFrame.Receipts(request.requestId(), id,
+                  markers.stream().map(CompletableFuture::join).toList())));
+        });
+    answerWith(answer, request.requestId(), id, null);
   }
 
   private void onListConversations(ClientFrame.ListConversations list) {
@@ -341,7 +398,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .<Conversation.Reply>ask(command::apply, deps.session().askTimeout())
         .thenApply(reply -> List.of(reply instanceof Conversation.Accepted accepted
             ? onAccepted.apply(accepted)
-            : rejectedFrame((Conversation.Rejected) reply, requestId, conversationId, idempotencyKey)));
+            : refusedFrame(reply, requestId, conversationId, idempotencyKey)));
     answerWith(answer, requestId, conversationId, idempotencyKey);
   }
 
@@ -508,6 +565,20 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private static ServerFrame.Error error(ErrorCode code, String message) {
     return ServerFrame.Error.of(code, message);
+  }
+
+  private static ServerFrame refusedFrame(Conversation.Reply reply, String requestId, String conversationId,
+                                          String idempotencyKey) {
+    if (reply instanceof Conversation.DeviceMismatch mismatch) {
+      return error(ErrorCode.DEVICE_MISMATCH, "envelopes do not match the participants' devices")
+          .withRequest(requestId, conversationId, idempotencyKey)
+          .withDevices(deviceRefs(mismatch.missing()), deviceRefs(mismatch.stale()));
+    }
+    return rejectedFrame((Conversation.Rejected) reply, requestId, conversationId, idempotencyKey);
+  }
+
+  private static List<ServerFrame.DeviceRef> deviceRefs(List<DeviceAddress> devices) {
+    return devices.stream().map(d -> new ServerFrame.DeviceRef(d.user(), d.device())).toList();
   }
 
   private static ServerFrame rejectedFrame(Conversation.Rejected rejected, String requestId, String conversationId,

@@ -3,15 +3,19 @@ package io.parley.inbox;
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.identity.DeviceAddress;
+import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
 import io.parley.session.DeviceSession;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -25,6 +29,11 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 /**
  * One user's inbox: which devices the user has and which conversations the user is in (with the seq at
  * which the user joined). It forwards every conversation event to each of the user's device sessions.
+ *
+ * <p>It also keeps the user's receipt markers: per conversation, the highest seq the user has received on
+ * any device and the highest the user has read. Markers advance at the pace of acknowledgements, so they
+ * are persisted in batches ({@code receiptFlush} apart, and when the inbox stops) rather than one event per
+ * acknowledgement; the receipts themselves go out to the other participants at once.
  */
 public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event, Inbox.State> {
 
@@ -44,6 +53,20 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record ListConversations(ActorRef<Conversations> replyTo) implements Command {}
 
+  /** This user has received or read up to {@code seq}; {@code audience}: the conversation's other members. */
+  public record MarkReceipt(String conversationId, ReceiptKind kind, long seq, List<String> audience)
+      implements Command {}
+
+  /** Another member's marker advanced: tell this user's live devices. */
+  public record ReceiptNotice(String conversationId, String reader, ReceiptKind kind, long seq) implements Command {}
+
+  public record GetReceipts(String conversationId, ActorRef<Markers> replyTo) implements Command {}
+
+  /** Sharding's stop message: persists markers not yet persisted, then stops. */
+  public enum Stop implements Command { INSTANCE }
+
+  private enum FlushReceipts implements Command { INSTANCE }
+
   /** The device was unlinked from the key directory: it gets nothing more. */
   public record RemoveDevice(int device) implements Command {}
 
@@ -56,6 +79,23 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   /** conversation id → the seq from which this user sees the conversation. */
   public record Conversations(Map<String, Long> joinedAt) implements CborSerializable {}
 
+  /** A user's receipt markers in one conversation (0: nothing yet). */
+  public record Markers(long delivered, long read) implements CborSerializable {
+    public static final Markers NONE = new Markers(0, 0);
+
+    public long of(ReceiptKind kind) {
+      return kind == ReceiptKind.DELIVERED ? delivered : read;
+    }
+
+    Markers with(ReceiptKind kind, long seq) {
+      return kind == ReceiptKind.DELIVERED ? new Markers(seq, read) : new Markers(delivered, seq);
+    }
+
+    Markers max(Markers other) {
+      return new Markers(Math.max(delivered, other.delivered), Math.max(read, other.read));
+    }
+  }
+
   public sealed interface Event extends CborSerializable {}
 
   public record DeviceRegistered(int device, long at) implements Event {}
@@ -66,29 +106,49 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record Left(String conversationId) implements Event {}
 
-  public record State(Map<Integer, Long> devices, Map<String, Long> conversations) implements CborSerializable {
+  /** Markers that advanced since the last batch, per conversation. */
+  public record ReceiptsAdvanced(Map<String, Markers> markers) implements Event {}
+
+  public record State(Map<Integer, Long> devices, Map<String, Long> conversations, Map<String, Markers> receipts)
+      implements CborSerializable {
+    public State {
+      receipts = receipts == null ? Map.of() : receipts;
+    }
+
     State withDevice(int device, long at) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.put(device, at);
-      return new State(Map.copyOf(copy), conversations);
+      return new State(Map.copyOf(copy), conversations, receipts);
     }
 
     State withoutDevice(int device) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.remove(device);
-      return new State(Map.copyOf(copy), conversations);
+      return new State(Map.copyOf(copy), conversations, receipts);
     }
 
     State withConversation(String id, long fromSeq) {
       Map<String, Long> copy = new HashMap<>(conversations);
       copy.put(id, fromSeq);
-      return new State(devices, Map.copyOf(copy));
+      return new State(devices, Map.copyOf(copy), receipts);
     }
 
     State withoutConversation(String id) {
       Map<String, Long> copy = new HashMap<>(conversations);
       copy.remove(id);
-      return new State(devices, Map.copyOf(copy));
+      Map<String, Markers> markers = new HashMap<>(receipts);
+      markers.remove(id);
+      return new State(devices, Map.copyOf(copy), Map.copyOf(markers));
+    }
+
+    State withReceipts(Map<String, Markers> advanced) {
+      Map<String, Markers> copy = new HashMap<>(receipts);
+      advanced.forEach((id, markers) -> copy.merge(id, markers, Markers::max));
+      return new State(devices, conversations, Map.copyOf(copy));
+    }
+
+    Markers markers(String conversationId) {
+      return receipts.getOrDefault(conversationId, Markers.NONE);
     }
   }
 
@@ -96,27 +156,36 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   private final int maxDevices;
   private final Clock clock;
   private final ClusterSharding sharding;
+  private final TimerScheduler<Command> timers;
+  private final Duration receiptFlush;
+  /** Runtime only: markers advanced since the last {@link ReceiptsAdvanced}, merged over the state when read. */
+  private final Map<String, Markers> unflushed = new HashMap<>();
 
-  public static void init(ActorSystem<?> system, int maxDevices, Clock clock) {
+  public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration receiptFlush) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), maxDevices, clock)));
+        create(ctx.getEntityId(), maxDevices, clock, receiptFlush))
+        .withStopMessage(Stop.INSTANCE));
   }
 
-  public static Behavior<Command> create(String user, int maxDevices, Clock clock) {
-    return Behaviors.setup(ctx -> new Inbox(user, maxDevices, clock, ClusterSharding.get(ctx.getSystem())));
+  public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new Inbox(user, maxDevices, clock, ClusterSharding.get(ctx.getSystem()), timers, receiptFlush)));
   }
 
-  private Inbox(String user, int maxDevices, Clock clock, ClusterSharding sharding) {
+  private Inbox(String user, int maxDevices, Clock clock, ClusterSharding sharding, TimerScheduler<Command> timers,
+                Duration receiptFlush) {
     super(PersistenceId.of(ENTITY_KEY.name(), user));
     this.user = user;
     this.maxDevices = maxDevices;
     this.clock = clock;
     this.sharding = sharding;
+    this.timers = timers;
+    this.receiptFlush = receiptFlush;
   }
 
   @Override
   public State emptyState() {
-    return new State(Map.of(), Map.of());
+    return new State(Map.of(), Map.of(), Map.of());
   }
 
   @Override
@@ -136,7 +205,49 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
             : Effect().none())
         .onCommand(ListConversations.class, (state, cmd) ->
             Effect().reply(cmd.replyTo(), new Conversations(state.conversations())))
+        .onCommand(MarkReceipt.class, this::onMarkReceipt)
+        .onCommand(ReceiptNotice.class, this::onReceiptNotice)
+        .onCommand(GetReceipts.class, (state, cmd) -> Effect().reply(cmd.replyTo(), markers(state, cmd.conversationId())))
+        .onCommand(FlushReceipts.class, (state, cmd) -> flushReceipts())
+        .onCommand(Stop.class, (state, cmd) -> unflushed.isEmpty() ? Effect().stop() : flushReceipts().thenStop())
         .build();
+  }
+
+  /** The single writer of this user's markers: only an advance is kept and announced, so none goes backwards. */
+  private Effect<Event, State> onMarkReceipt(State state, MarkReceipt cmd) {
+    Markers current = markers(state, cmd.conversationId());
+    if (cmd.seq() <= current.of(cmd.kind())) {
+      return Effect().none();
+    }
+    unflushed.put(cmd.conversationId(), current.with(cmd.kind(), cmd.seq()));
+    if (!timers.isTimerActive(FlushReceipts.INSTANCE)) {
+      timers.startSingleTimer(FlushReceipts.INSTANCE, receiptFlush);
+    }
+    ReceiptNotice notice = new ReceiptNotice(cmd.conversationId(), user, cmd.kind(), cmd.seq());
+    cmd.audience().forEach(member -> sharding.entityRefFor(ENTITY_KEY, member).tell(notice));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onReceiptNotice(State state, ReceiptNotice cmd) {
+    DeviceSession.ReceiptNotice notice =
+        new DeviceSession.ReceiptNotice(cmd.conversationId(), cmd.reader(), cmd.kind(), cmd.seq());
+    state.devices().keySet().forEach(device -> session(new DeviceAddress(user, device)).tell(notice));
+    return Effect().none();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> flushReceipts() {
+    if (unflushed.isEmpty()) {
+      return Effect().none();
+    }
+    ReceiptsAdvanced advanced = new ReceiptsAdvanced(Map.copyOf(unflushed));
+    unflushed.clear();
+    return Effect().persist(advanced);
+  }
+
+  private Markers markers(State state, String conversationId) {
+    Markers stored = state.markers(conversationId);
+    Markers pending = unflushed.get(conversationId);
+    return pending == null ? stored : stored.max(pending);
   }
 
   private Effect<Event, State> onDeliver(State state, Deliver cmd) {
@@ -146,6 +257,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     if (event.event() instanceof Conversation.MemberRemoved removed && removed.user().equals(user)) {
       long fromSeq = state.conversations().getOrDefault(conversationId, event.seq());
       forward(state, event, fromSeq);
+      unflushed.remove(conversationId); // the markers of a conversation left go with it
       return member ? Effect().persist(new Left(conversationId)) : Effect().none();
     }
     if (!member) {
@@ -201,6 +313,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onEvent(DeviceRemoved.class, (state, e) -> state.withoutDevice(e.device()))
         .onEvent(Joined.class, (state, e) -> state.withConversation(e.conversationId(), e.fromSeq()))
         .onEvent(Left.class, (state, e) -> state.withoutConversation(e.conversationId()))
+        .onEvent(ReceiptsAdvanced.class, (state, e) -> state.withReceipts(e.markers()))
         .build();
   }
 }

@@ -3,7 +3,9 @@ package io.parley.inbox;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationFanout;
 import io.parley.identity.DeviceAddress;
+import io.parley.protocol.ReceiptKind;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
@@ -31,5 +33,11 @@ public final class InboxFanout implements ConversationFanout {
   public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
     Inbox.Typing typing = new Inbox.Typing(conversationId, from, active);
     audience.forEach(user -> sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(typing));
+  }
+
+  @Override
+  public void receipt(String conversationId, String reader, ReceiptKind kind, long seq, Collection<String> audience) {
+    sharding.entityRefFor(Inbox.ENTITY_KEY, reader)
+        .tell(new Inbox.MarkReceipt(conversationId, kind, seq, List.copyOf(audience)));
   }
 }

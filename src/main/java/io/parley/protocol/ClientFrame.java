@@ -17,7 +17,9 @@ import java.util.Map;
   @JsonSubTypes.Type(value = ClientFrame.Fetch.class, name = "fetch"),
   @JsonSubTypes.Type(value = ClientFrame.Typing.class, name = "typing"),
   @JsonSubTypes.Type(value = ClientFrame.Ping.class, name = "ping"),
-  @JsonSubTypes.Type(value = ClientFrame.ListConversations.class, name = "listConversations")
+  @JsonSubTypes.Type(value = ClientFrame.ListConversations.class, name = "listConversations"),
+  @JsonSubTypes.Type(value = ClientFrame.Read.class, name = "read"),
+  @JsonSubTypes.Type(value = ClientFrame.Receipts.class, name = "receipts")
 })
 public sealed interface ClientFrame {
 
@@ -62,12 +64,15 @@ public sealed interface ClientFrame {
     }
   }
 
-  /** One ciphertext envelope per recipient device; the server never reads the bodies. */
+  /**
+   * One ciphertext envelope per device of the participants other than the sending device; the server never
+   * reads the bodies. The list is empty only when no participant has another device.
+   */
   record Send(String conversationId, String idempotencyKey, List<Envelope> envelopes) implements ClientFrame {
     public Send {
       Check.conversationId(conversationId);
       Check.idempotencyKey(idempotencyKey);
-      Check.that(envelopes != null && !envelopes.isEmpty(), "at least one envelope is required");
+      Check.that(envelopes != null, "envelopes are required");
       envelopes = List.copyOf(envelopes);
     }
   }
@@ -77,6 +82,22 @@ public sealed interface ClientFrame {
     public DeliveryAck {
       Check.conversationId(conversationId);
       Check.that(seq >= 1, "seq must be positive");
+    }
+  }
+
+  /** Cumulative: the user has seen everything up to and including {@code seq}. */
+  record Read(String conversationId, long seq) implements ClientFrame {
+    public Read {
+      Check.conversationId(conversationId);
+      Check.that(seq >= 1, "seq must be positive");
+    }
+  }
+
+  /** Asks for every participant's latest delivered and read markers. */
+  record Receipts(String requestId, String conversationId) implements ClientFrame {
+    public Receipts {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
     }
   }
 

@@ -24,6 +24,7 @@ public enum ErrorCode {
   INVALID_ENVELOPE("invalid_envelope", false),
   PAYLOAD_TOO_LARGE("payload_too_large", false),
   UNKNOWN_RECIPIENT("unknown_recipient", false),
+  DEVICE_MISMATCH("device_mismatch", false),
   RANGE_TOO_LARGE("range_too_large", false),
   TOO_SLOW("too_slow", true),
   UNAVAILABLE("unavailable", true),

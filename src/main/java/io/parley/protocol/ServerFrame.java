@@ -19,6 +19,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.TypingNotice.class, name = "typing"),
   @JsonSubTypes.Type(value = ServerFrame.Pong.class, name = "pong"),
   @JsonSubTypes.Type(value = ServerFrame.Conversations.class, name = "conversations"),
+  @JsonSubTypes.Type(value = ServerFrame.Receipt.class, name = "receipt"),
+  @JsonSubTypes.Type(value = ServerFrame.Receipts.class, name = "receipts"),
   @JsonSubTypes.Type(value = ServerFrame.Error.class, name = "error"),
   @JsonSubTypes.Type(value = ServerFrame.Reconnect.class, name = "reconnect"),
   @JsonSubTypes.Type(value = ServerFrame.KeysLow.class, name = "keysLow"),
@@ -58,16 +60,36 @@ public sealed interface ServerFrame extends CborSerializable {
   /** A conversation the user is in; {@code fromSeq}: the first seq the user sees. */
   record Summary(String conversationId, long fromSeq) {}
 
+  /**
+   * A cumulative receipt: {@code user} has received ({@code kind} "delivered") or seen ("read") everything up
+   * to {@code seq}.
+   */
+  record Receipt(String conversationId, String user, ReceiptKind kind, long seq) implements ServerFrame {}
+
+  /** The answer to a {@code receipts} request: every participant's latest markers (0: none yet). */
+  record Receipts(String requestId, String conversationId, List<Markers> members) implements ServerFrame {}
+
+  record Markers(String user, long delivered, long read) {}
+
+  /** {@code missing} and {@code stale} come only with {@code device_mismatch}. */
   record Error(String code, String message, boolean retryable, String requestId, String conversationId,
-               String idempotencyKey) implements ServerFrame {
+               String idempotencyKey, List<DeviceRef> missing, List<DeviceRef> stale) implements ServerFrame {
     public static Error of(ErrorCode code, String message) {
-      return new Error(code.wire(), message, code.retryable(), null, null, null);
+      return new Error(code.wire(), message, code.retryable(), null, null, null, null, null);
     }
 
     public Error withRequest(String requestId, String conversationId, String idempotencyKey) {
-      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey);
+      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, missing, stale);
+    }
+
+    public Error withDevices(List<DeviceRef> missing, List<DeviceRef> stale) {
+      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, List.copyOf(missing),
+          List.copyOf(stale));
     }
   }
+
+  /** One device of one account, as named in a {@code device_mismatch} error. */
+  record DeviceRef(String user, int device) {}
 
   /** The device has fewer one-time prekeys left in the key directory than the low mark: upload more. */
   record KeysLow(int device, int oneTimePreKeys) implements ServerFrame {}

@@ -4,7 +4,9 @@ import io.parley.config.ParleySettings.SessionSettings;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.identity.DeviceAddress;
+import io.parley.conversation.Conversation;
 import io.parley.inbox.Inbox;
+import io.parley.protocol.ReceiptKind;
 import io.parley.protocol.ServerFrame;
 import io.parley.serialization.CborSerializable;
 import java.time.Duration;
@@ -48,6 +50,9 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   public record TypingNotice(String conversationId, DeviceAddress from, boolean active) implements Command {}
 
+  /** Another member's receipt marker advanced. */
+  public record ReceiptNotice(String conversationId, String reader, ReceiptKind kind, long seq) implements Command {}
+
   /** Cumulative acknowledgement from the client: it has everything up to {@code seq}. */
   public record Acked(ActorRef<DeviceOutbound> connection, String conversationId, long seq) implements Command {}
 
@@ -81,6 +86,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   private enum FlushCursors implements Command { INSTANCE }
 
   private record CursorsSaved(DeviceCursors.State state) implements Command {}
+
+  private record ReceiptKey(String conversationId, String reader, ReceiptKind kind) {}
 
   /** Delivery progress of one conversation for the bound connection. */
   private static final class Stream {
@@ -134,6 +141,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   private final Map<String, Long> acked;
   private final Map<String, Long> unflushed = new HashMap<>();
   private final Map<String, Stream> streams = new HashMap<>();
+  /** The highest receipt pushed to this device per conversation, reader and kind: none is ever pushed lower. */
+  private final Map<ReceiptKey, Long> receiptsPushed = new HashMap<>();
   /** Conversations waiting for the in-flight window to reopen. */
   private final java.util.Set<String> waiting = new java.util.LinkedHashSet<>();
   /** Events pushed to the bound connection and not yet acknowledged, over all conversations. */
@@ -174,6 +183,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         })
         .onMessage(Acked.class, this::onAcked)
         .onMessage(TypingNotice.class, this::onTyping)
+        .onMessage(ReceiptNotice.class, this::onReceipt)
         .onMessage(KeysLow.class, this::onKeysLow)
         .onMessageEquals(Unlink.INSTANCE, this::onUnlink)
         .onMessage(KeepAlive.class, msg -> this)
@@ -334,6 +344,8 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
       stream.lastSent = seq;
     }
     inFlight -= unackedBefore - unacked(ack.conversationId(), stream);
+    sharding.entityRefFor(Conversation.ENTITY_KEY, ack.conversationId())
+        .tell(new Conversation.MarkDelivered(device, seq));
     if (!timers.isTimerActive(FlushCursors.INSTANCE)) {
       timers.startSingleTimer(FlushCursors.INSTANCE, settings.cursorFlushInterval());
     }
@@ -356,6 +368,19 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     if (connection != null && pendingBind == null && !notice.from().equals(device)) {
       connection.tell(new DeviceOutbound.Push(new ServerFrame.TypingNotice(notice.conversationId(),
           notice.from().user(), notice.from().device(), notice.active())));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onReceipt(ReceiptNotice notice) {
+    if (connection == null || pendingBind != null) {
+      return this; // offline: the latest markers are there to ask for with a receipts request
+    }
+    ReceiptKey key = new ReceiptKey(notice.conversationId(), notice.reader(), notice.kind());
+    if (notice.seq() > receiptsPushed.getOrDefault(key, 0L)) {
+      receiptsPushed.put(key, notice.seq());
+      connection.tell(new DeviceOutbound.Push(new ServerFrame.Receipt(notice.conversationId(), notice.reader(),
+          notice.kind(), notice.seq())));
     }
     return this;
   }

@@ -54,11 +54,7 @@ public final class EmbeddedMongoServer implements AutoCloseable {
     DataDirLock lock = DataDirLock.acquire(settings.dataDir());
     MVStore store = null;
     try {
-      store = new MVStore.Builder()
-          .fileName(storeFile(settings.dataDir()).toString())
-          .autoCommitDisabled()
-          .autoCommitBufferSize(0)
-          .open();
+      store = StoreFormat.open(storeFile(settings.dataDir()));
       GroupCommitH2Backend backend = GroupCommitH2Backend.open(store, settings.fsync());
       MongoServer server = bind(backend, bindAddress);
       log.info("embedded store listening on {} (durable in {}, fsync {})",

@@ -1,5 +1,6 @@
 package io.parley.store;
 
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.Document;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -52,17 +52,18 @@ final class GroupCommitH2Backend extends H2Backend {
       "collstats", "dbstats", "explain", "validate");
 
   /*
-   * Every commit writes a new chunk holding the touched pages (tens of kilobytes, whatever the
-   * size of the change), and a chunk is freed only once none of its pages is live any more. H2's
-   * background housekeeping would rewrite sparse chunks, but its thread also commits on its own,
-   * so it stays off and the committer compacts every second instead: a little under load (it costs
-   * throughput), more when idle. This keeps the file within a few times its live data.
+   * Every commit writes a new chunk holding the pages it changed, and a chunk's space is reused only
+   * once none of its pages is live any more. Compaction rewrites the live pages of sparse chunks so
+   * that their space frees up. It runs on its own thread in small slices: a slice holds the MVStore's
+   * store lock, which a commit needs too, so a slice delays a commit by at most a few milliseconds
+   * instead of making every writer wait for a whole compaction. H2's own background thread would
+   * compact as well, but it also commits on its own, so it stays off.
    */
-  private static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(1);
-  private static final int BUSY_COMPACT_FILL_RATE = 50;
-  private static final int BUSY_COMPACT_WRITE_BYTES = 4 * 1024 * 1024;
+  private static final Duration COMPACT_INTERVAL = Duration.ofMillis(100);
+  private static final int BUSY_COMPACT_FILL_RATE = 60;
+  private static final int BUSY_COMPACT_WRITE_BYTES = 256 * 1024;
   private static final int IDLE_COMPACT_FILL_RATE = 80;
-  private static final int IDLE_COMPACT_WRITE_BYTES = 32 * 1024 * 1024;
+  private static final int IDLE_COMPACT_WRITE_BYTES = 2 * 1024 * 1024;
   /**
    * Chunks younger than this are neither compacted nor overwritten. H2 keeps them 45 s by default in
    * case the disk has not flushed them yet; here every commit is either synced (fsync on) or only
@@ -81,14 +82,18 @@ final class GroupCommitH2Backend extends H2Backend {
   private final ReentrantLock commitLock = new ReentrantLock();
   private final Condition commitWanted = commitLock.newCondition();
   private final Condition committedAdvanced = commitLock.newCondition();
+  private final Condition compactorWake = commitLock.newCondition();
   /** Every write with a ticket up to this is durable. */
   private volatile long committed;
   private long requested; // guarded by commitLock
+  /** The compactor rewrote pages that no write will commit: commit them even without writers. */
+  private boolean rewritten; // guarded by commitLock
   private boolean closing; // guarded by commitLock
   private volatile Throwable failure;
   private volatile boolean stopped;
 
   private final Thread committer;
+  private final Thread compactor;
 
   // committer-thread statistics, read by benchmarks
   private final AtomicLong commits = new AtomicLong();
@@ -109,17 +114,33 @@ final class GroupCommitH2Backend extends H2Backend {
     this.fsync = fsync;
     this.committer = new Thread(this::runCommitter, "parley-store-committer");
     this.committer.setDaemon(true);
+    this.compactor = new Thread(this::runCompactor, "parley-store-compactor");
+    this.compactor.setDaemon(true);
   }
 
   static GroupCommitH2Backend open(MVStore store, boolean fsync) {
     store.setRetentionTime(CHUNK_RETENTION_MILLIS);
     GroupCommitH2Backend backend = new GroupCommitH2Backend(store, fsync);
     backend.committer.start();
+    backend.compactor.start();
     return backend;
   }
 
   boolean isHealthy() {
     return failure == null && !stopped;
+  }
+
+  /**
+   * Runs inside the superclass constructor too (for the databases already in the file), before this
+   * class's fields are set: it uses only what the superclass provides.
+   */
+  @Override
+  protected MongoDatabase openOrCreateDatabase(String databaseName) {
+    MVStore mvStore = getMvStore();
+    for (String map : BsonH2Database.mapsOpenedOnConstruction(databaseName)) {
+      StoreFormat.openMap(mvStore, map);
+    }
+    return new BsonH2Database(databaseName, mvStore, getCursorRegistry());
   }
 
   @Override
@@ -206,26 +227,18 @@ final class GroupCommitH2Backend extends H2Backend {
   }
 
   private void runCommitter() {
-    long lastHousekeeping = System.nanoTime();
-    long committedAtLastHousekeeping = 0;
     try {
       while (true) {
         boolean stop;
         commitLock.lock();
         try {
-          while (requested <= committed && !closing && !housekeepingDue(lastHousekeeping)) {
-            commitWanted.await(HOUSEKEEPING_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+          while (requested <= committed && !rewritten && !closing) {
+            commitWanted.awaitUninterruptibly();
           }
           stop = closing;
+          rewritten = false;
         } finally {
           commitLock.unlock();
-        }
-        if (housekeepingDue(lastHousekeeping)) {
-          long compactStart = System.nanoTime();
-          compact(committed == committedAtLastHousekeeping);
-          compactNanos.addAndGet(System.nanoTime() - compactStart);
-          lastHousekeeping = System.nanoTime();
-          committedAtLastHousekeeping = committed;
         }
         groupCommit();
         if (stop) {
@@ -246,21 +259,56 @@ final class GroupCommitH2Backend extends H2Backend {
     }
   }
 
-  /** Rewrites sparse chunks so that the file does not grow without bound; the next commit persists it. */
-  private void compact(boolean idle) {
-    try {
-      if (idle) {
-        store.compact(IDLE_COMPACT_FILL_RATE, IDLE_COMPACT_WRITE_BYTES);
-      } else {
-        store.compact(BUSY_COMPACT_FILL_RATE, BUSY_COMPACT_WRITE_BYTES);
+  /**
+   * Compacts a slice at a time: a little under load, more once no write has come for an interval.
+   * The pages a slice rewrites are written by the next commit.
+   */
+  private void runCompactor() {
+    long committedBefore = committed;
+    while (awaitCompactInterval()) {
+      boolean idle = committed == committedBefore;
+      committedBefore = committed;
+      long start = System.nanoTime();
+      boolean rewrote;
+      try {
+        rewrote = idle
+            ? store.compact(IDLE_COMPACT_FILL_RATE, IDLE_COMPACT_WRITE_BYTES)
+            : store.compact(BUSY_COMPACT_FILL_RATE, BUSY_COMPACT_WRITE_BYTES);
+      } catch (RuntimeException e) {
+        if (store.isClosed()) {
+          return;
+        }
+        log.warn("store compaction failed; it is retried later", e);
+        rewrote = false;
       }
-    } catch (RuntimeException e) {
-      log.warn("store compaction failed; it is retried later", e);
+      compactNanos.addAndGet(System.nanoTime() - start);
+      if (rewrote) {
+        commitLock.lock();
+        try {
+          rewritten = true;
+          commitWanted.signal();
+        } finally {
+          commitLock.unlock();
+        }
+      }
     }
   }
 
-  private static boolean housekeepingDue(long lastHousekeeping) {
-    return System.nanoTime() - lastHousekeeping >= HOUSEKEEPING_INTERVAL.toNanos();
+  /** False once the store is closing. */
+  private boolean awaitCompactInterval() {
+    commitLock.lock();
+    try {
+      long nanos = COMPACT_INTERVAL.toNanos();
+      while (!closing && nanos > 0) {
+        nanos = compactorWake.awaitNanos(nanos);
+      }
+      return !closing;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      commitLock.unlock();
+    }
   }
 
   private void groupCommit() {
@@ -308,10 +356,12 @@ final class GroupCommitH2Backend extends H2Backend {
     try {
       closing = true;
       commitWanted.signal();
+      compactorWake.signal();
     } finally {
       commitLock.unlock();
     }
     try {
+      compactor.join();
       committer.join();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

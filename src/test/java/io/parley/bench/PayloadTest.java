@@ -10,10 +10,20 @@ class PayloadTest {
 
   @Test
   void bodyDecodesToExactlyThePayloadSize() {
-    for (int size : new int[] {12, 13, 14, 15, 256, 1000, 65_536}) {
+    for (int size : new int[] {40, 41, 42, 43, 256, 1000, 65_536}) {
       String body = new Payload(size).body(123_456_789L, 7);
       assertThat(Base64.getDecoder().decode(body)).as("size %d", size).hasSize(size);
     }
+  }
+
+  @Test
+  void bodiesPassTheServersEnvelopeCheck() {
+    for (int size : new int[] {40, 256, 65_536}) {
+      String body = new Payload(size).body(123_456_789L, 7);
+      assertThat(new io.parley.protocol.Envelope("u_" + "b".repeat(22), 1, io.parley.protocol.Envelope.WHISPER, body)
+          .bytes()[0]).isEqualTo((byte) 0x44);
+    }
+    assertThatThrownBy(() -> new Payload(39)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

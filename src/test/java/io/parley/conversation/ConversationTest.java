@@ -11,6 +11,9 @@ import io.parley.conversation.Conversation.AddMember;
 import io.parley.conversation.Conversation.Command;
 import io.parley.conversation.Conversation.Create;
 import io.parley.conversation.Conversation.Created;
+import io.parley.conversation.Conversation.DeviceMismatch;
+import io.parley.conversation.Conversation.MarkDelivered;
+import io.parley.conversation.Conversation.MarkRead;
 import io.parley.conversation.Conversation.Empty;
 import io.parley.conversation.Conversation.Event;
 import io.parley.conversation.Conversation.GetInfo;
@@ -27,6 +30,7 @@ import io.parley.conversation.Conversation.State;
 import io.parley.conversation.Conversation.Typing;
 import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ErrorCode;
+import io.parley.protocol.ReceiptKind;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,7 +68,7 @@ class ConversationTest {
   private static final DeviceAddress CAROL_1 = new DeviceAddress(CAROL, 1);
   private static final DeviceAddress MALLORY_1 = new DeviceAddress(MALLORY, 1);
 
-  private static final ConversationSettings DEFAULTS = new ConversationSettings(Duration.ofHours(24), 10_000, 5, 1_000);
+  private static final ConversationSettings DEFAULTS = settings(Duration.ofHours(24), 10_000, 1_000);
   private static final AtomicInteger IDS = new AtomicInteger();
 
   /* The persistence testkit's journal and snapshot store with Parley's bindings: CborSerializable -> jackson-cbor. */
@@ -82,6 +86,7 @@ class ConversationTest {
 
   private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
   private final RecordingFanout fanout = new RecordingFanout();
+  private final FakeDevices devices = new FakeDevices();
   private String conversationId;
   private EventSourcedBehaviorTestKit<Command, Event, State> kit;
 
@@ -189,6 +194,7 @@ class ConversationTest {
   @Test
   void aPostPersistsTheEnvelopesAsSent() {
     create(ALICE, BOB);
+    devices.set(ALICE, 1, 2);
     SealedEnvelope toBob = envelope(BOB_1);
     SealedEnvelope toAlicesOtherDevice = envelope(ALICE_2);
 
@@ -206,7 +212,7 @@ class ConversationTest {
   void aMessageIsPublishedToEveryParticipant() {
     create(ALICE, BOB, CAROL);
 
-    post(BOB_1, key(1), envelope(ALICE_1));
+    post(BOB_1, key(1));
 
     RecordingFanout.Published published = fanout.lastPublished();
     assertThat(published.event().seq()).isEqualTo(2);
@@ -247,7 +253,7 @@ class ConversationTest {
 
   @Test
   void aKeyIsForgottenOnceTheWindowHasPassed() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(1), 10_000, 5, 1_000));
+    kit = conversation(settings(Duration.ofHours(1), 10_000, 1_000));
     create(ALICE, BOB);
     post(ALICE_1, key(1));
 
@@ -263,7 +269,7 @@ class ConversationTest {
 
   @Test
   void beyondMaxKeysTheOldestKeyIsForgotten() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(24), 2, 5, 1_000));
+    kit = conversation(settings(Duration.ofHours(24), 2, 1_000));
     create(ALICE, BOB);
     post(ALICE_1, key(1));
     post(ALICE_1, key(2));
@@ -294,6 +300,8 @@ class ConversationTest {
     assertRejected(post(ALICE_1, key(2), envelope(BOB_1), envelope(ALICE_1)), ErrorCode.INVALID_ENVELOPE);
     assertThat(journal()).hasSize(1);
 
+    devices.set(ALICE, 1, 2);
+    devices.set(BOB, 1, 2);
     assertThat(post(ALICE_1, key(3), envelope(BOB_1), envelope(BOB_2), envelope(ALICE_2)).reply())
         .isEqualTo(new Accepted(2, false));
   }
@@ -304,6 +312,149 @@ class ConversationTest {
     assertRejected(post(ALICE_1, key(1), envelope(MALLORY_1)), ErrorCode.UNKNOWN_RECIPIENT);
 
     assertThat(post(ALICE_1, key(1), envelope(BOB_1)).reply()).isEqualTo(new Accepted(2, false));
+  }
+
+  // ---- device lists ----
+
+  @Test
+  void aPostMustCoverEveryDeviceOfEveryParticipantAndARetryWithTheSameKeyThenSucceeds() {
+    create(ALICE, BOB);
+    devices.set(ALICE, 1, 2);
+    devices.set(BOB, 1, 3);
+
+    CommandResultWithReply<Command, Event, State, Reply> mismatched = post(ALICE_1, key(1), envelope(BOB_1),
+        envelope(BOB_2));
+
+    assertThat(mismatched.reply()).isEqualTo(new DeviceMismatch(List.of(ALICE_2, new DeviceAddress(BOB, 3)),
+        List.of(BOB_2)));
+    assertThat(mismatched.hasNoEvents()).isTrue();
+    assertThat(journal()).hasSize(1);
+    assertThat(fanout.published).hasSize(1);
+
+    CommandResultWithReply<Command, Event, State, Reply> fixed = post(ALICE_1, key(1), envelope(BOB_1),
+        envelope(new DeviceAddress(BOB, 3)), envelope(ALICE_2));
+    assertThat(fixed.reply()).as("the rejected post did not use its key").isEqualTo(new Accepted(2, false));
+    assertThat(fixed.events()).hasSize(1);
+    assertThat(post(ALICE_1, key(1), envelope(BOB_1)).reply()).isEqualTo(new Accepted(2, true));
+  }
+
+  @Test
+  void aPostThatMatchesTheCachedListsDoesNotReadTheDirectory() {
+    create(ALICE, BOB);
+    devices.set(ALICE, 1, 2);
+    devices.set(BOB, 1);
+
+    assertThat(post(ALICE_1, key(1), envelope(BOB_1), envelope(ALICE_2)).reply()).isEqualTo(new Accepted(2, false));
+    assertThat(post(BOB_1, key(2), envelope(ALICE_1), envelope(ALICE_2)).reply()).isEqualTo(new Accepted(3, false));
+
+    assertThat(devices.reads).isEmpty();
+  }
+
+  @Test
+  void listsMissingFromTheCacheAreReadThroughOnce() {
+    create(ALICE, BOB);
+
+    assertThat(post(ALICE_1, key(1), envelope(BOB_1)).reply()).isEqualTo(new Accepted(2, false));
+    assertThat(post(ALICE_1, key(2), envelope(BOB_1)).reply()).isEqualTo(new Accepted(3, false));
+
+    assertThat(devices.reads).containsExactlyInAnyOrder(ALICE, BOB);
+  }
+
+  @Test
+  void aCacheBehindTheDirectoryNeverRejectsACorrectPost() {
+    create(ALICE, BOB);
+    devices.set(BOB, 1);
+    devices.set(ALICE, 1);
+    devices.directory.put(BOB, java.util.Set.of(1, 2)); // Bob added a device; this node has not heard yet
+    devices.directory.put(ALICE, java.util.Set.of(1, 2)); // and so did Alice, on her other device
+
+    assertThat(post(ALICE_1, key(1), envelope(BOB_1), envelope(BOB_2), envelope(ALICE_2)).reply())
+        .isEqualTo(new Accepted(2, false));
+    assertThat(devices.reads).containsExactlyInAnyOrder(ALICE, BOB);
+
+    devices.directory.put(BOB, java.util.Set.of(2)); // Bob unlinked device 1; the cache still lists it
+    assertThat(post(ALICE_1, key(2), envelope(BOB_2), envelope(ALICE_2)).reply()).isEqualTo(new Accepted(3, false));
+    assertThat(devices.cache.get(BOB)).as("the refresh updated the cache").containsExactly(2);
+  }
+
+  @Test
+  void aMismatchIsOnlyReportedAfterTheDirectoryConfirmsIt() {
+    create(ALICE, BOB);
+    devices.set(BOB, 1);
+    devices.set(ALICE, 1);
+    devices.directory.put(BOB, java.util.Set.of(1, 2));
+    DeviceAddress bob3 = new DeviceAddress(BOB, 3);
+
+    CommandResultWithReply<Command, Event, State, Reply> result = post(ALICE_1, key(1), envelope(BOB_1),
+        envelope(bob3));
+
+    assertThat(result.reply()).as("judged on the directory's list, not the cached one")
+        .isEqualTo(new DeviceMismatch(List.of(BOB_2), List.of(bob3)));
+    assertThat(devices.reads).containsExactly(BOB);
+    assertThat(journal()).hasSize(1);
+  }
+
+  @Test
+  void anUnreachableDirectoryIsRetryableAndUsesNoKey() {
+    create(ALICE, BOB);
+    devices.set(ALICE, 1);
+    devices.set(BOB, 1, 2);
+    devices.directory.put(BOB, java.util.Set.of(1));
+    devices.unavailable = true;
+
+    assertRejected(post(ALICE_1, key(1), envelope(BOB_1)), ErrorCode.UNAVAILABLE);
+
+    devices.unavailable = false;
+    assertThat(post(ALICE_1, key(1), envelope(BOB_1)).reply()).isEqualTo(new Accepted(2, false));
+  }
+
+  @Test
+  void aParticipantWithoutDevicesGetsNoEnvelopeAndAPostMayCarryNone() {
+    create(ALICE, BOB);
+    devices.set(ALICE, 1);
+    devices.set(BOB);
+
+    assertThat(post(ALICE_1, key(1)).reply()).isEqualTo(new Accepted(2, false));
+    assertThat(post(ALICE_1, key(2), envelope(BOB_1)).reply())
+        .isEqualTo(new DeviceMismatch(List.of(), List.of(BOB_1)));
+  }
+
+  // ---- receipts ----
+
+  @Test
+  void aReadReceiptGoesToTheReadersInboxWithTheOtherMembersAndPersistsNothing() {
+    create(ALICE, BOB, CAROL);
+    post(ALICE_1, key(1));
+
+    CommandResultWithReply<Command, Event, State, Reply> read = kit.runCommand(replyTo -> new MarkRead(BOB_2, 2, replyTo));
+
+    assertThat(read.reply()).isEqualTo(new Accepted(2, false));
+    assertThat(read.hasNoEvents()).isTrue();
+    assertThat(fanout.receipts).containsExactly(
+        new RecordingFanout.ReceiptSent(conversationId, BOB, ReceiptKind.READ, 2, List.of(ALICE, CAROL)));
+    assertThat(journal()).hasSize(2);
+  }
+
+  @Test
+  void aReadReceiptIsRefusedBeyondTheLastSeqAndFromNonParticipants() {
+    create(ALICE, BOB);
+
+    assertRejected(kit.runCommand(replyTo -> new MarkRead(BOB_1, 2, replyTo)), ErrorCode.INVALID_REQUEST);
+    assertRejected(kit.runCommand(replyTo -> new MarkRead(MALLORY_1, 1, replyTo)), ErrorCode.NOT_PARTICIPANT);
+    kit.runCommand(new MarkDelivered(MALLORY_1, 1));
+
+    assertThat(fanout.receipts).isEmpty();
+  }
+
+  @Test
+  void aDeliveredReceiptIsCappedAtTheLastSeq() {
+    create(ALICE, BOB);
+
+    CommandResult<Command, Event, State> delivered = kit.runCommand(new MarkDelivered(BOB_1, 9));
+
+    assertThat(delivered.hasNoEvents()).isTrue();
+    assertThat(fanout.receipts).containsExactly(
+        new RecordingFanout.ReceiptSent(conversationId, BOB, ReceiptKind.DELIVERED, 1, List.of(ALICE)));
   }
 
   // ---- who may do what ----
@@ -370,7 +521,7 @@ class ConversationTest {
     assertThat(fanout.lastPublished().event().seq()).isEqualTo(3);
     assertThat(fanout.lastPublished().audience()).containsExactlyInAnyOrder(ALICE, BOB, CAROL);
     assertThat(info(CAROL)).isEqualTo(new Info(List.of(ALICE, BOB, CAROL), 3));
-    assertThat(post(CAROL_1, key(2), envelope(ALICE_1)).reply()).isEqualTo(new Accepted(4, false));
+    assertThat(post(CAROL_1, key(2)).reply()).isEqualTo(new Accepted(4, false));
   }
 
   @Test
@@ -530,7 +681,7 @@ class ConversationTest {
 
   @Test
   void aSnapshotHoldsTheStateAsPlainLists() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(24), 10_000, 5, 3));
+    kit = conversation(settings(Duration.ofHours(24), 10_000, 3));
     create(ALICE, BOB);
     post(ALICE_1, key(1));
     post(BOB_1, key(2));
@@ -551,7 +702,7 @@ class ConversationTest {
 
   @Test
   void recoveryFromASnapshotAloneKeepsSeqAndRememberedKeys() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(24), 10_000, 5, 3));
+    kit = conversation(settings(Duration.ofHours(24), 10_000, 3));
     create(ALICE, BOB);
     post(ALICE_1, key(1));
     post(BOB_1, key(2));
@@ -576,7 +727,7 @@ class ConversationTest {
 
   @Test
   void recoveryFromASnapshotAndLaterEvents() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(24), 10_000, 5, 3));
+    kit = conversation(settings(Duration.ofHours(24), 10_000, 3));
     create(ALICE, BOB);
     for (int i = 1; i <= 6; i++) {
       post(i % 2 == 0 ? ALICE_1 : BOB_1, key(i));
@@ -601,7 +752,7 @@ class ConversationTest {
 
   @Test
   void aSnapshotKeepsOnlyKeysStillInsideTheBound() {
-    kit = conversation(new ConversationSettings(Duration.ofHours(24), 2, 5, 4));
+    kit = conversation(settings(Duration.ofHours(24), 2, 4));
     create(ALICE, BOB);
     post(ALICE_1, key(1));
     post(ALICE_1, key(2));
@@ -625,6 +776,7 @@ class ConversationTest {
         new Accepted(7, true),
         new Rejected(ErrorCode.NOT_PARTICIPANT, "not a participant of this conversation"),
         new Info(List.of(ALICE, BOB), 3),
+        new DeviceMismatch(List.of(BOB_1), List.of(BOB_2)),
         new ConversationEvent(conversationId, 1, new Created(ALICE, List.of(ALICE, BOB), at)),
         new ConversationEvent(conversationId, 2, new MemberAdded(ALICE, CAROL, at)),
         new ConversationEvent(conversationId, 3, new MemberRemoved(ALICE, CAROL, at)),
@@ -647,7 +799,7 @@ class ConversationTest {
   private EventSourcedBehaviorTestKit<Command, Event, State> conversation(ConversationSettings settings) {
     conversationId = "conv-" + IDS.incrementAndGet();
     return EventSourcedBehaviorTestKit.create(testKit.system(),
-        Conversation.create(conversationId, settings, clock, fanout), VERIFY_MESSAGES);
+        Conversation.create(conversationId, settings, clock, fanout, devices), VERIFY_MESSAGES);
   }
 
   private CommandResultWithReply<Command, Event, State, Reply> create(String by, String... others) {
@@ -665,6 +817,19 @@ class ConversationTest {
   private CommandResultWithReply<Command, Event, State, Reply> post(DeviceAddress sender, String key,
                                                                   SealedEnvelope... envelopes) {
     return kit.runCommand(replyTo -> new Post(sender, key, List.of(envelopes), replyTo));
+  }
+
+  /** A post with one envelope for every device of every participant but the sender's. */
+  private CommandResultWithReply<Command, Event, State, Reply> post(DeviceAddress sender, String key) {
+    List<SealedEnvelope> envelopes = new ArrayList<>();
+    if (kit.getState() instanceof Active active) {
+      for (String user : active.participants()) {
+        devices.devicesOf(user).stream().sorted().map(device -> new DeviceAddress(user, device))
+            .filter(device -> !device.equals(sender))
+            .forEach(device -> envelopes.add(envelope(device)));
+      }
+    }
+    return post(sender, key, envelopes.toArray(SealedEnvelope[]::new));
   }
 
   private Info info(String asUser) {
@@ -690,6 +855,10 @@ class ConversationTest {
 
   private String persistenceId() {
     return Conversation.persistenceId(conversationId).id();
+  }
+
+  private static ConversationSettings settings(Duration dedupWindow, int dedupMaxKeys, int snapshotEvery) {
+    return new ConversationSettings(dedupWindow, dedupMaxKeys, 5, snapshotEvery, Duration.ofSeconds(3));
   }
 
   private static SealedEnvelope envelope(DeviceAddress to) {

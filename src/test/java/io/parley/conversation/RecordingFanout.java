@@ -1,6 +1,7 @@
 package io.parley.conversation;
 
 import io.parley.identity.DeviceAddress;
+import io.parley.protocol.ReceiptKind;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,9 @@ final class RecordingFanout implements ConversationFanout {
 
   record TypingSent(String conversationId, DeviceAddress from, boolean active, List<String> audience) {}
 
+  record ReceiptSent(String conversationId, String reader, ReceiptKind kind, long seq, List<String> audience) {}
+
+  final List<ReceiptSent> receipts = new CopyOnWriteArrayList<>();
   final List<Published> published = new CopyOnWriteArrayList<>();
   final List<Present> present = new CopyOnWriteArrayList<>();
   final List<TypingSent> typing = new CopyOnWriteArrayList<>();
@@ -31,6 +35,11 @@ final class RecordingFanout implements ConversationFanout {
   @Override
   public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
     typing.add(new TypingSent(conversationId, from, active, List.copyOf(audience)));
+  }
+
+  @Override
+  public void receipt(String conversationId, String reader, ReceiptKind kind, long seq, Collection<String> audience) {
+    receipts.add(new ReceiptSent(conversationId, reader, kind, seq, List.copyOf(audience)));
   }
 
   Published lastPublished() {

@@ -18,12 +18,14 @@ import io.parley.testing.Chat;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
 import io.parley.testing.NodeExtension;
+import io.parley.testing.TestKeys;
 import io.parley.testing.WsClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +46,7 @@ class BadInputTest {
   private static final int MAX_FRAME_CHARS = 8192;
   private static final int MAX_ENVELOPE_BYTES = 1024;
   private static final int MAX_ENVELOPES = 4;
-  private static final int MAX_DEVICES = 2;
+  private static final int MAX_DEVICES = 3;
   private static final AtomicInteger NAMES = new AtomicInteger();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -64,8 +66,16 @@ class BadInputTest {
     return Base64.getEncoder().encodeToString(bytes);
   }
 
+  /** A well-formed stand-in ciphertext carrying {@code text}. */
   private static String base64(String text) {
-    return base64(text.getBytes(StandardCharsets.UTF_8));
+    return Chat.body(text);
+  }
+
+  /** {@code size} bytes that start as a version 4 Signal message does. */
+  private static byte[] signal(int size) {
+    byte[] body = new byte[size];
+    body[0] = Envelope.VERSION_BYTE;
+    return body;
   }
 
   /**
@@ -300,6 +310,7 @@ class BadInputTest {
         nextError(client, "hello_required");
         assertAlive(client);
 
+        Chat.register(parley.port(), alice, 1);
         client.send(new ClientFrame.Hello(alice.token(), 1, Map.of()));
         assertThat(client.next(ServerFrame.Welcome.class).user()).isEqualTo(alice.accountId());
         client.send(new ClientFrame.Create("late", id, List.of(bob.accountId())));
@@ -323,7 +334,7 @@ class BadInputTest {
     }
 
     @Test
-    void aDeviceBeyondTheLimitIsRefusedAndClosedWith4004() {
+    void aDeviceBeyondTheLimitCannotBeRegisteredAndItsHelloIsClosedWith4005() {
       Account carol = newAccount("carol");
       for (int device = 1; device <= MAX_DEVICES; device++) {
         try (WsClient ok = connect(parley.port(), carol, device, Map.of())) {
@@ -331,14 +342,44 @@ class BadInputTest {
         }
       }
       for (int device : new int[] {MAX_DEVICES + 1, 127}) {
+        HttpResponse<String> put = TestKeys.put(parley.port(), carol.token(), device,
+            TestKeys.generate(1).putBody());
+        assertThat(put.statusCode()).isEqualTo(409);
+        assertThat(put.body()).contains("too_many_devices");
         try (WsClient refused = WsClient.connect(parley.port())) {
           refused.send(new ClientFrame.Hello(carol.token(), device, Map.of()));
-          nextError(refused, "too_many_devices");
-          assertClosedWith(refused, Connection.CLOSE_TOO_MANY_DEVICES);
+          nextError(refused, "unknown_device");
+          assertClosedWith(refused, Connection.CLOSE_UNKNOWN_DEVICE);
         }
       }
       try (WsClient again = connect(parley.port(), carol, MAX_DEVICES, Map.of())) {
         assertAlive(again);
+      }
+    }
+
+    @Test
+    void aHelloFromADeviceWithoutDirectoryEntryIsClosedWith4005() {
+      Account erin = newAccount("erin");
+      try (WsClient never = WsClient.connect(parley.port())) {
+        never.send(new ClientFrame.Hello(erin.token(), 1, Map.of()));
+        ServerFrame.Error error = nextError(never, "unknown_device");
+        assertThat(error.retryable()).isFalse();
+        assertClosedWith(never, Connection.CLOSE_UNKNOWN_DEVICE);
+      }
+      Chat.register(parley.port(), erin, 2);
+      try (WsClient other = WsClient.connect(parley.port())) {
+        other.send(new ClientFrame.Hello(erin.token(), 1, Map.of()));
+        nextError(other, "unknown_device");
+        assertClosedWith(other, Connection.CLOSE_UNKNOWN_DEVICE);
+      }
+      try (WsClient registered = connect(parley.port(), erin, 2, Map.of())) {
+        assertAlive(registered);
+      }
+      assertThat(TestKeys.delete(parley.port(), erin.token(), "/v1/keys/devices/2").statusCode()).isEqualTo(204);
+      try (WsClient unlinked = WsClient.connect(parley.port())) {
+        unlinked.send(new ClientFrame.Hello(erin.token(), 2, Map.of()));
+        nextError(unlinked, "unknown_device");
+        assertClosedWith(unlinked, Connection.CLOSE_UNKNOWN_DEVICE);
       }
     }
   }
@@ -471,6 +512,17 @@ class BadInputTest {
       return error;
     }
 
+    /** The same for envelopes given as JSON: those a client library would not even build. */
+    private void refusedRaw(String code, String key, String... envelopes) {
+      room.a.sendRaw(rawSend(room.id, key, String.join(",", envelopes)));
+      assertEchoes(nextError(room.a, code), null, room.id, key);
+    }
+
+    private String bobJson(int type, String body) {
+      return "{\"user\":\"" + room.bob.accountId() + "\",\"device\":1,\"type\":" + type + ",\"body\":\"" + body
+          + "\"}";
+    }
+
     /** A refused send did not use up its key: the same key now stores a new message. */
     private void assertKeyStillFresh(String key) {
       room.assertUntouched();
@@ -497,18 +549,18 @@ class BadInputTest {
     @Test
     void anEnvelopeBodyThatIsNotBase64IsAnInvalidEnvelope() {
       String key = newKey();
-      refused("invalid_envelope", key, toBob(1, "not base64!"));
-      refused("invalid_envelope", key, toBob(1, base64("fine")), new Envelope(room.alice.accountId(), 2,
-          Envelope.PREKEY, "%%%%"));
+      refusedRaw("invalid_envelope", key, bobJson(2, "not base64!"));
+      refusedRaw("invalid_envelope", key, bobJson(2, base64("fine")),
+          "{\"user\":\"" + room.alice.accountId() + "\",\"device\":2,\"type\":3,\"body\":\"%%%%\"}");
       assertKeyStillFresh(key);
     }
 
     @Test
     void anEnvelopeOverTheLimitIsPayloadTooLarge() {
       String key = newKey();
-      refused("payload_too_large", key, toBob(1, base64(new byte[MAX_ENVELOPE_BYTES + 1])));
+      refused("payload_too_large", key, toBob(1, base64(signal(MAX_ENVELOPE_BYTES + 1))));
       assertKeyStillFresh(key);
-      room.sendOk(new ClientFrame.Send(room.id, newKey(), List.of(toBob(1, base64(new byte[MAX_ENVELOPE_BYTES])))));
+      room.sendOk(new ClientFrame.Send(room.id, newKey(), List.of(toBob(1, base64(signal(MAX_ENVELOPE_BYTES))))));
     }
 
     @Test
@@ -517,8 +569,15 @@ class BadInputTest {
       refused("payload_too_large", key, IntStream.rangeClosed(1, MAX_ENVELOPES + 1)
           .mapToObj(device -> toBob(device, base64("copy " + device))).toArray(Envelope[]::new));
       assertKeyStillFresh(key);
-      room.sendOk(new ClientFrame.Send(room.id, newKey(), IntStream.rangeClosed(1, MAX_ENVELOPES)
-          .mapToObj(device -> toBob(device, base64("copy " + device))).toList()));
+      // exactly the limit: Bob's three devices and Alice's other one
+      Chat.register(parley.port(), room.bob, 2);
+      Chat.register(parley.port(), room.bob, 3);
+      Chat.register(parley.port(), room.alice, 2);
+      List<Envelope> four = new java.util.ArrayList<>(IntStream.rangeClosed(1, 3)
+          .mapToObj(device -> toBob(device, base64("copy " + device))).toList());
+      four.add(new Envelope(room.alice.accountId(), 2, Envelope.WHISPER, base64("copy for me")));
+      assertThat(four).hasSize(MAX_ENVELOPES);
+      room.sendOk(new ClientFrame.Send(room.id, newKey(), four));
     }
 
     @Test
@@ -539,8 +598,46 @@ class BadInputTest {
       refused("invalid_envelope", key, toBob(1, base64("for bob")),
           new Envelope(room.alice.accountId(), 1, Envelope.WHISPER, base64("for myself")));
       assertKeyStillFresh(key);
+      Chat.register(parley.port(), room.alice, 2);
       room.sendOk(new ClientFrame.Send(room.id, newKey(), List.of(toBob(1, base64("for bob")),
           new Envelope(room.alice.accountId(), 2, Envelope.WHISPER, base64("for my other device")))));
+    }
+
+    @Test
+    void envelopesThatCannotBeSignalMessagesAreInvalid() {
+      String key = newKey();
+      for (String body : List.of(base64(signal(39)), base64(new byte[72]), base64(withFirst(signal(72), 0x33)))) {
+        refusedRaw("invalid_envelope", key, bobJson(2, body));
+      }
+      refusedRaw("invalid_envelope", key, bobJson(3, base64(signal(99))));
+      refusedRaw("invalid_envelope", key, bobJson(1, base64("type one")));
+      refusedRaw("invalid_envelope", key, bobJson(4, base64(signal(100))));
+      assertKeyStillFresh(key);
+      room.sendOk(new ClientFrame.Send(room.id, newKey(),
+          List.of(new Envelope(room.bob.accountId(), 1, Envelope.PREKEY, base64(signal(100))))));
+    }
+
+    @Test
+    void envelopesThatDoNotMatchTheDevicesAreAMismatchAndTheRetryWithTheSameKeyIsStored() {
+      Chat.register(parley.port(), room.bob, 2);
+      Chat.register(parley.port(), room.alice, 2);
+      String key = newKey();
+
+      ServerFrame.Error mismatch = refused("device_mismatch", key, toBob(1, base64("one")), toBob(3, base64("three")));
+
+      assertThat(mismatch.retryable()).isFalse();
+      assertThat(mismatch.missing()).containsExactlyInAnyOrder(new ServerFrame.DeviceRef(room.alice.accountId(), 2),
+          new ServerFrame.DeviceRef(room.bob.accountId(), 2));
+      assertThat(mismatch.stale()).containsExactly(new ServerFrame.DeviceRef(room.bob.accountId(), 3));
+      assertAlive(room.a);
+      assertAlive(room.b);
+      ClientFrame.Send fixed = new ClientFrame.Send(room.id, key, List.of(toBob(1, base64("fixed")),
+          toBob(2, base64("fixed")), new Envelope(room.alice.accountId(), 2, Envelope.WHISPER, base64("fixed"))));
+      long seq = room.sendOk(fixed).seq();
+      assertThat(seq).as("nothing was stored for the mismatch").isEqualTo(2);
+      room.a.send(fixed);
+      assertThat(room.a.next(ServerFrame.Ack.class)).isEqualTo(new ServerFrame.Ack(room.id, key, seq, true));
+      assertThat(room.b.poll(Duration.ofMillis(300))).as("delivered once").isNull();
     }
 
     @Test
@@ -689,6 +786,11 @@ class BadInputTest {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  private static byte[] withFirst(byte[] body, int first) {
+    body[0] = (byte) first;
+    return body;
+  }
 
   static String envelopeJson(String user, int device, String body) {
     return "{\"user\":\"" + user + "\",\"device\":" + device + ",\"type\":2,\"body\":\"" + body + "\"}";

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.ServerFrame;
+import io.parley.testing.Chat;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.DevAccounts.Account;
 import io.parley.testing.NodeExtension;
@@ -145,6 +146,7 @@ class ChatIntegrationTest {
   void fetchReturnsARangeInOrderThenFetched() {
     Account alice = DevAccounts.login(parley.port(), "alice-fetch");
     Account bob = DevAccounts.login(parley.port(), "bob-fetch");
+    Chat.register(parley.port(), bob, 1); // bob has a device, offline while alice writes
     String id;
     try (WsClient a = connect(parley.port(), alice)) {
       id = createConversation(a, bob);
@@ -173,6 +175,7 @@ class ChatIntegrationTest {
   void theSendersOwnDevicesSeeEverySeqWithoutACiphertextForThemselves() {
     Account alice = DevAccounts.login(parley.port(), "alice-echo");
     Account bob = DevAccounts.login(parley.port(), "bob-echo");
+    Chat.register(parley.port(), bob, 1);
     try (WsClient a = connect(parley.port(), alice)) {
       String id = newConversationId();
       a.send(new ClientFrame.Create("r1", id, List.of(bob.accountId())));

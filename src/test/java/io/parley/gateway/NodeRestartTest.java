@@ -51,6 +51,7 @@ class NodeRestartTest {
     int port = node.httpAddress().getPort();
     Account alice = DevAccounts.login(port, "alice-restart");
     Account bob = DevAccounts.login(port, "bob-restart");
+    Chat.register(port, bob, 1); // bob has a device; it first connects after the restart
     String id = newConversationId();
     List<String> keys = new ArrayList<>();
     try (WsClient a = track(resume(port, alice, 1, Map.of()))) {

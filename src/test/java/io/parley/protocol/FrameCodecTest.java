@@ -20,6 +20,9 @@ class FrameCodecTest {
   private static final String BOB = "u_" + "b".repeat(21) + "-";
   private static final String CONV = "conv_0001";
   private static final String KEY = "key-0001";
+  /** Well-formed stand-in ciphertexts: version byte 0x44 and the minimum size of each message type. */
+  private static final String WHISPER_BODY = "RAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJw==";
+  private static final String PREKEY_BODY = "RAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==";
 
   private final FrameCodec codec = new FrameCodec();
   private final ObjectMapper plain = new ObjectMapper();
@@ -70,10 +73,10 @@ class FrameCodecTest {
   void send() {
     assertThat(decode("""
         {"type":"send","conversationId":"conv_0001","idempotencyKey":"key-0001",
-         "envelopes":[{"user":"%s","device":1,"type":3,"body":"QUJD"},{"user":"%s","device":2,"type":2,"body":"REVG"}]}"""
-        .formatted(BOB, ALICE)))
+         "envelopes":[{"user":"%s","device":1,"type":3,"body":"%s"},{"user":"%s","device":2,"type":2,"body":"%s"}]}"""
+        .formatted(BOB, PREKEY_BODY, ALICE, WHISPER_BODY)))
         .isEqualTo(new ClientFrame.Send(CONV, KEY, List.of(
-            new Envelope(BOB, 1, Envelope.PREKEY, "QUJD"), new Envelope(ALICE, 2, Envelope.WHISPER, "REVG"))));
+            new Envelope(BOB, 1, Envelope.PREKEY, PREKEY_BODY), new Envelope(ALICE, 2, Envelope.WHISPER, WHISPER_BODY))));
   }
 
   @Test
@@ -116,8 +119,10 @@ class FrameCodecTest {
         new ClientFrame.Create("r1", CONV, List.of(BOB)),
         new ClientFrame.AddMember("r2", CONV, BOB),
         new ClientFrame.RemoveMember("r3", CONV, BOB),
-        new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, "QQ=="))),
+        new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, WHISPER_BODY))),
         new ClientFrame.DeliveryAck(CONV, 1),
+        new ClientFrame.Read(CONV, 7),
+        new ClientFrame.Receipts("r5", CONV),
         new ClientFrame.Fetch("r4", CONV, 1, 1),
         new ClientFrame.Typing(CONV, false),
         new ClientFrame.Ping("n"),
@@ -137,8 +142,8 @@ class FrameCodecTest {
         .isEqualTo(new ClientFrame.Ping("n"));
     assertThat(decode("""
         {"type":"send","conversationId":"conv_0001","idempotencyKey":"key-0001","hint":"x",
-         "envelopes":[{"user":"%s","device":1,"type":2,"body":"QQ==","padding":"...."}]}""".formatted(BOB)))
-        .isEqualTo(new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, "QQ=="))));
+         "envelopes":[{"user":"%s","device":1,"type":2,"body":"%s","padding":"...."}]}""".formatted(BOB, WHISPER_BODY)))
+        .isEqualTo(new ClientFrame.Send(CONV, KEY, List.of(new Envelope(BOB, 1, Envelope.WHISPER, WHISPER_BODY))));
   }
 
   // ---- malformed_frame ----
@@ -217,13 +222,13 @@ class FrameCodecTest {
       "{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":[null]}",
       "{\"type\":\"create\",\"conversationId\":\"conv_0001\",\"participants\":[7]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":12345678,"
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}",
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"" + WHISPER_BODY + "\"}]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":[null]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":{}}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
           + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":{}}]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":\"2\",\"body\":\"QQ==\"}]}",
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":\"2\",\"body\":\"" + WHISPER_BODY + "\"}]}",
       "{\"type\":\"ping\",\"nonce\":5}",
       "{\"type\":\"listConversations\",\"requestId\":[1]}"})
   void aFieldOfTheWrongTypeIsAnInvalidRequest(String text) {
@@ -241,17 +246,12 @@ class FrameCodecTest {
       "{\"type\":\"addMember\",\"conversationId\":\"conv_0001\"}",
       "{\"type\":\"removeMember\",\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\"}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\"}",
-      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\",\"envelopes\":[]}",
       "{\"type\":\"send\",\"idempotencyKey\":\"key-0001\","
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}",
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"" + WHISPER_BODY + "\"}]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
           + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2}]}",
       "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":2,\"body\":\"\"}]}",
-      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"type\":1,\"body\":\"QQ==\"}]}",
-      "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
-          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"body\":\"QQ==\"}]}",
+          + "\"envelopes\":[{\"user\":\"u_bbbbbbbbbbbbbbbbbbbbbb\",\"device\":1,\"body\":\"" + WHISPER_BODY + "\"}]}",
       "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\"}",
       "{\"type\":\"deliveryAck\",\"conversationId\":\"conv_0001\",\"seq\":0}",
       "{\"type\":\"fetch\",\"conversationId\":\"conv_0001\",\"fromSeq\":1}",
@@ -263,6 +263,66 @@ class FrameCodecTest {
       "{\"type\":\"listConversations\",\"requestId\":\"has space\"}"})
   void aMissingOrOutOfRangeFieldIsAnInvalidRequest(String text) {
     assertRejected(text, ErrorCode.INVALID_REQUEST);
+  }
+
+  @Test
+  void aSendMayCarryNoEnvelopeWhenNoOtherDeviceExists() {
+    assertThat(decode("{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+        + "\"envelopes\":[]}")).isEqualTo(new ClientFrame.Send(CONV, KEY, List.of()));
+  }
+
+  @Test
+  void readAndReceiptsRequests() {
+    assertThat(decode("{\"type\":\"read\",\"conversationId\":\"conv_0001\",\"seq\":42}"))
+        .isEqualTo(new ClientFrame.Read(CONV, 42));
+    assertThat(decode("{\"type\":\"receipts\",\"requestId\":\"r9\",\"conversationId\":\"conv_0001\"}"))
+        .isEqualTo(new ClientFrame.Receipts("r9", CONV));
+    assertRejected("{\"type\":\"read\",\"conversationId\":\"conv_0001\",\"seq\":0}", ErrorCode.INVALID_REQUEST);
+    assertRejected("{\"type\":\"read\",\"conversationId\":\"conv_0001\"}", ErrorCode.INVALID_REQUEST);
+    assertRejected("{\"type\":\"receipts\",\"requestId\":\"r9\"}", ErrorCode.INVALID_REQUEST);
+  }
+
+  // ---- invalid_envelope: what cannot be a Signal message ----
+
+  @ParameterizedTest
+  @MethodSource("invalidEnvelopes")
+  void anEnvelopeThatCannotBeASignalMessageIsAnInvalidEnvelope(int type, byte[] body, String why) {
+    String text = sendWithEnvelope(type, java.util.Base64.getEncoder().encodeToString(body));
+    assertThatThrownBy(() -> codec.decode(text)).as(why)
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ENVELOPE);
+          assertThat(e.conversationId()).isEqualTo(CONV);
+          assertThat(e.idempotencyKey()).isEqualTo(KEY);
+        });
+  }
+
+  static Stream<Arguments> invalidEnvelopes() {
+    return Stream.of(
+        Arguments.of(1, signal(40), "type 1 is not a Signal message type"),
+        Arguments.of(4, signal(100), "type 4 is not a Signal message type"),
+        Arguments.of(0, signal(100), "type 0"),
+        Arguments.of(2, new byte[0], "an empty body"),
+        Arguments.of(2, signal(39), "a Whisper message under 40 bytes"),
+        Arguments.of(3, signal(99), "a PreKey message under 100 bytes"),
+        Arguments.of(3, signal(40), "a Whisper-sized PreKey message"),
+        Arguments.of(2, withFirstByte(signal(72), 0x33), "message version 3"),
+        Arguments.of(3, withFirstByte(signal(1756), 0x34), "a version 3 session carrying version 4 in one nibble"),
+        Arguments.of(2, withFirstByte(signal(72), 0x00), "no version byte"));
+  }
+
+  @Test
+  void aBodyThatIsNotBase64IsAnInvalidEnvelope() {
+    assertRejected(sendWithEnvelope(2, "not base64!" + WHISPER_BODY), ErrorCode.INVALID_ENVELOPE);
+    assertRejected(sendWithEnvelope(2, WHISPER_BODY.substring(1)), ErrorCode.INVALID_ENVELOPE);
+  }
+
+  @Test
+  void envelopesAtTheMinimumSizesAndOfRealSignalSizesAreFine() {
+    assertThat(decode(sendWithEnvelope(2, WHISPER_BODY))).isNotNull();
+    assertThat(decode(sendWithEnvelope(3, PREKEY_BODY))).isNotNull();
+    assertThat(decode(sendWithEnvelope(2, java.util.Base64.getEncoder().encodeToString(signal(72))))).isNotNull();
+    assertThat(decode(sendWithEnvelope(3, java.util.Base64.getEncoder().encodeToString(signal(1756))))).isNotNull();
+    assertThat(decode(sendWithEnvelope(2, java.util.Base64.getEncoder().encodeToString(signal(100))))).isNotNull();
   }
 
   @Test
@@ -332,7 +392,7 @@ class FrameCodecTest {
   void aMissingIdempotencyKeyIsReportedAsSuch() {
     assertRejected(sendWithKey("null"), ErrorCode.INVALID_IDEMPOTENCY_KEY);
     assertRejected("{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"envelopes\":[{\"user\":\"" + BOB
-        + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}", ErrorCode.INVALID_IDEMPOTENCY_KEY);
+        + "\",\"device\":1,\"type\":2,\"body\":\"" + WHISPER_BODY + "\"}]}", ErrorCode.INVALID_IDEMPOTENCY_KEY);
   }
 
   // ---- what a rejection answers ----
@@ -406,6 +466,11 @@ class FrameCodecTest {
         args(new ServerFrame.Conversations(null, List.of()), "conversations"),
         args(ServerFrame.Error.of(ErrorCode.NOT_PARTICIPANT, "not a participant"), "error"),
         args(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, "try again").withRequest("r5", CONV, KEY), "error"),
+        args(ServerFrame.Error.of(ErrorCode.DEVICE_MISMATCH, "envelopes do not match").withRequest(null, CONV, KEY)
+            .withDevices(List.of(new ServerFrame.DeviceRef(BOB, 2)), List.of(new ServerFrame.DeviceRef(BOB, 3))),
+            "error"),
+        args(new ServerFrame.Receipt(CONV, BOB, ReceiptKind.READ, 42), "receipt"),
+        args(new ServerFrame.Receipts("r9", CONV, List.of(new ServerFrame.Markers(BOB, 42, 40))), "receipts"),
         args(new ServerFrame.Reconnect(1_500, "deploy"), "reconnect"),
         args(new ServerFrame.KeysLow(1, 7), "keysLow"),
         args(new ServerFrame.Close(1012, "restarting"), "close"));
@@ -443,6 +508,31 @@ class FrameCodecTest {
   }
 
   @Test
+  void aDeviceMismatchNamesMissingAndStaleDevices() throws Exception {
+    JsonNode json = plain.readTree(codec.encode(ServerFrame.Error.of(ErrorCode.DEVICE_MISMATCH, "mismatch")
+        .withRequest(null, CONV, KEY)
+        .withDevices(List.of(new ServerFrame.DeviceRef(BOB, 2)), List.of())));
+
+    assertThat(json.path("code").asText()).isEqualTo("device_mismatch");
+    assertThat(json.path("retryable").asBoolean()).isFalse();
+    assertThat(json.path("missing").get(0).path("user").asText()).isEqualTo(BOB);
+    assertThat(json.path("missing").get(0).path("device").asInt()).isEqualTo(2);
+    assertThat(json.path("stale").isArray()).isTrue();
+    assertThat(json.path("stale")).isEmpty();
+    assertThat(plain.readTree(codec.encode(ServerFrame.Error.of(ErrorCode.NOT_PARTICIPANT, "no"))).has("missing"))
+        .isFalse();
+  }
+
+  @Test
+  void aReceiptNamesItsKindOnTheWire() throws Exception {
+    JsonNode json = plain.readTree(codec.encode(new ServerFrame.Receipt(CONV, BOB, ReceiptKind.DELIVERED, 9)));
+
+    assertThat(json.path("kind").asText()).isEqualTo("delivered");
+    assertThat(json.path("user").asText()).isEqualTo(BOB);
+    assertThat(json.path("seq").asLong()).isEqualTo(9);
+  }
+
+  @Test
   void decodeServerRejectsWhatIsNotAServerFrame() {
     assertThatThrownBy(() -> codec.decodeServer("{\"type\":\"ping\"}")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> codec.decodeServer("not json")).isInstanceOf(IllegalArgumentException.class);
@@ -473,12 +563,32 @@ class FrameCodecTest {
 
   private static String sendTo(String user, Object device) {
     return "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
-        + "\"envelopes\":[{\"user\":\"" + user + "\",\"device\":" + device + ",\"type\":2,\"body\":\"QQ==\"}]}";
+        + "\"envelopes\":[{\"user\":\"" + user + "\",\"device\":" + device + ",\"type\":2,\"body\":\"" + WHISPER_BODY + "\"}]}";
   }
 
   private static String sendWithKey(String keyJson) {
     return "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":" + keyJson
-        + ",\"envelopes\":[{\"user\":\"" + BOB + "\",\"device\":1,\"type\":2,\"body\":\"QQ==\"}]}";
+        + ",\"envelopes\":[{\"user\":\"" + BOB + "\",\"device\":1,\"type\":2,\"body\":\"" + WHISPER_BODY + "\"}]}";
+  }
+
+  private static String sendWithEnvelope(int type, String body) {
+    return "{\"type\":\"send\",\"conversationId\":\"conv_0001\",\"idempotencyKey\":\"key-0001\","
+        + "\"envelopes\":[{\"user\":\"" + BOB + "\",\"device\":1,\"type\":" + type + ",\"body\":\"" + body + "\"}]}";
+  }
+
+  /** {@code size} bytes that start as a version 4 Signal message does. */
+  private static byte[] signal(int size) {
+    byte[] body = new byte[size];
+    new java.util.Random(size).nextBytes(body);
+    if (size > 0) {
+      body[0] = Envelope.VERSION_BYTE;
+    }
+    return body;
+  }
+
+  private static byte[] withFirstByte(byte[] body, int first) {
+    body[0] = (byte) first;
+    return body;
   }
 
   private static String[] names(Class<?>[] classes) {

@@ -3,6 +3,8 @@ package io.parley.testing;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ServerFrame;
+import java.nio.ByteBuffer;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -17,7 +19,27 @@ public final class Chat {
 
   private Chat() {}
 
+  /**
+   * Registers the device in the key directory unless it already is there, as every device must before it
+   * says hello.
+   */
+  public static void register(int port, DevAccounts.Account account, int device) {
+    // a node that has just started may not answer in time (503): ask again, as a client does
+    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
+    HttpResponse<String> own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
+    while (own.statusCode() == 503 && System.nanoTime() < deadline) {
+      own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
+    }
+    if (own.statusCode() == 404) {
+      TestKeys.register(port, account.token(), device, TestKeys.DEFAULT_PREKEYS);
+    } else if (own.statusCode() != 200) {
+      throw new IllegalStateException("key directory: HTTP " + own.statusCode() + " " + own.body());
+    }
+  }
+
+  /** Registers the device (if needed), says hello and waits for welcome. */
   public static WsClient connect(int port, DevAccounts.Account account, int device, Map<String, Long> cursors) {
+    register(port, account, device);
     WsClient client = WsClient.connect(port);
     client.send(new ClientFrame.Hello(account.token(), device, cursors));
     client.next(ServerFrame.Welcome.class);
@@ -32,6 +54,7 @@ public final class Chat {
     long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
     ServerFrame answer = null;
     while (System.nanoTime() < deadline) {
+      register(port, account, device);
       WsClient client = WsClient.connect(port);
       client.send(new ClientFrame.Hello(account.token(), device, cursors));
       answer = client.poll(WsClient.WAIT);
@@ -97,10 +120,26 @@ public final class Chat {
     return "k-" + UUID.randomUUID();
   }
 
-  /** A stand-in ciphertext: these tests are about delivery, not cryptography. */
+  /**
+   * A stand-in ciphertext that passes the server's envelope check: these tests are about delivery, not
+   * cryptography (the server cannot tell). The version byte, the text's length in two bytes, the text,
+   * then padding up to the minimum size of a Whisper message.
+   */
   public static Envelope envelope(DevAccounts.Account to, int device, String text) {
-    return new Envelope(to.accountId(), device, Envelope.WHISPER,
-        Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8)));
+    return new Envelope(to.accountId(), device, Envelope.WHISPER, body(text));
+  }
+
+  /** The base64 body {@link #envelope} carries {@code text} in. */
+  public static String body(String text) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer body = ByteBuffer.allocate(Math.max(Envelope.MIN_WHISPER_BYTES, 3 + bytes.length));
+    body.put(Envelope.VERSION_BYTE).putShort((short) bytes.length).put(bytes);
+    return Base64.getEncoder().encodeToString(body.array());
+  }
+
+  /** One envelope with {@code text} for each of {@code to}'s {@code devices}. */
+  public static List<Envelope> envelopes(DevAccounts.Account to, List<Integer> devices, String text) {
+    return devices.stream().map(device -> envelope(to, device, text)).toList();
   }
 
   public static ClientFrame.Send send(String conversationId, String key, DevAccounts.Account to, String text) {
@@ -108,6 +147,15 @@ public final class Chat {
   }
 
   public static String text(ServerFrame.Message message) {
-    return new String(Base64.getDecoder().decode(message.envelope().body()), StandardCharsets.UTF_8);
+    return textOf(message.envelope().body());
+  }
+
+  /** The text in a body made by {@link #body}. */
+  public static String textOf(String body) {
+    ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(body));
+    bytes.get();
+    byte[] text = new byte[bytes.getShort()];
+    bytes.get(text);
+    return new String(text, StandardCharsets.UTF_8);
   }
 }

@@ -18,13 +18,18 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
-/** A raw protocol client over a real WebSocket, for tests. */
+/**
+ * A raw protocol client over a real WebSocket, for tests. Receipts arrive whenever another member's device
+ * acknowledges, interleaved with everything else, so they are kept apart: {@link #receipt} reads them, and
+ * the other readers never see them.
+ */
 public final class WsClient implements AutoCloseable {
   public static final Duration WAIT = Duration.ofSeconds(10);
   private static final FrameCodec CODEC = new FrameCodec();
 
   private final WebSocket socket;
   private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<ServerFrame.Receipt> receipts = new LinkedBlockingQueue<>();
   private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
   private volatile boolean reading = true;
 
@@ -98,9 +103,35 @@ public final class WsClient implements AutoCloseable {
     return drained;
   }
 
+  /** Skips receipts until one matching {@code test} arrives. */
+  public ServerFrame.Receipt receipt(Predicate<ServerFrame.Receipt> test) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      ServerFrame.Receipt receipt = pollFrom(receipts, Duration.ofNanos(deadline - System.nanoTime()));
+      if (receipt != null && test.test(receipt)) {
+        return receipt;
+      }
+    }
+    throw new AssertionError("no matching receipt within " + WAIT);
+  }
+
+  /** All receipts that arrive until {@code quiet} passes without one. */
+  public List<ServerFrame.Receipt> drainReceipts(Duration quiet) {
+    List<ServerFrame.Receipt> drained = new ArrayList<>();
+    ServerFrame.Receipt receipt;
+    while ((receipt = pollFrom(receipts, quiet)) != null) {
+      drained.add(receipt);
+    }
+    return drained;
+  }
+
   public ServerFrame poll(Duration timeout) {
+    return pollFrom(frames, timeout);
+  }
+
+  private static <T> T pollFrom(LinkedBlockingQueue<T> queue, Duration timeout) {
     try {
-      return frames.poll(Math.max(0, timeout.toMillis()), TimeUnit.MILLISECONDS);
+      return queue.poll(Math.max(0, timeout.toMillis()), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
@@ -135,7 +166,12 @@ public final class WsClient implements AutoCloseable {
     public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
       partial.append(data);
       if (last) {
-        frames.add(CODEC.decodeServer(partial.toString()));
+        ServerFrame frame = CODEC.decodeServer(partial.toString());
+        if (frame instanceof ServerFrame.Receipt receipt) {
+          receipts.add(receipt);
+        } else {
+          frames.add(frame);
+        }
         partial.setLength(0);
       }
       if (reading) {
