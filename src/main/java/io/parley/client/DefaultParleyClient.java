@@ -361,7 +361,9 @@ final class DefaultParleyClient implements ParleyClient {
     authFailures = 0;
     reconnectAfterMs = -1;
     sequencer.reconnected();
-    startHeartbeat(welcome.path("heartbeatIntervalMs").asLong(25_000));
+    long serverInterval = welcome.path("heartbeatIntervalMs").asLong(25_000);
+    startHeartbeat(settings.heartbeatInterval == null ? serverInterval
+        : Math.min(serverInterval, settings.heartbeatInterval.toMillis()));
     setState(ConnectionState.CONNECTED);
     for (DeviceStore.PendingSend pending : store.pendingSends()) {
       write((ObjectNode) Json.readTree(pending.frame()));

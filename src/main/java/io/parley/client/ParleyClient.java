@@ -107,6 +107,7 @@ public interface ParleyClient extends AutoCloseable {
     Duration reconnectBase = Duration.ofMillis(250);
     Duration reconnectCap = Duration.ofSeconds(30);
     int oneTimePreKeys = 100;
+    Duration heartbeatInterval;
 
     Builder() {}
 
@@ -168,6 +169,18 @@ public interface ParleyClient extends AutoCloseable {
     public Builder reconnectBackoff(Duration base, Duration cap) {
       this.reconnectBase = Objects.requireNonNull(base);
       this.reconnectCap = Objects.requireNonNull(cap);
+      return this;
+    }
+
+    /**
+     * Ping more often than the server's {@code heartbeatIntervalMs} (the shorter of the two is used), to
+     * notice a dead connection sooner: after two unanswered pings the client reconnects.
+     */
+    public Builder heartbeatInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("a positive heartbeat interval");
+      }
+      this.heartbeatInterval = interval;
       return this;
     }
 

@@ -168,4 +168,31 @@ class ClientLifecycleIntegrationTest {
     later.awaitTexts(c, 1);
     assertThat(later.texts(c)).containsExactly("to the rotated keys");
   }
+
+  @Test
+  void aConnectionThatSilentlyStopsPassingIsDetectedByHeartbeatsAndResumed() throws Exception {
+    var aliceAccount = clients.account(handle("alice"));
+    TestClients.Device bob = clients.start(clients.account(handle("bob")), 1);
+    try (BlackHoleProxy proxy = new BlackHoleProxy(parley.port())) {
+      TestClients.Device alice = new TestClients.Device(aliceAccount, 1, stores.resolve("alice-proxied"),
+          TestClients.randomKey());
+      clients.open(alice, builder -> builder.server(URI.create("http://127.0.0.1:" + proxy.port()))
+          .heartbeatInterval(java.time.Duration.ofMillis(300)));
+      String c = "c-" + UUID.randomUUID();
+      alice.client.createConversation(c, List.of(bob.id())).join();
+      alice.client.send(c, "before").join();
+
+      proxy.swallowCurrentConnections();
+      CompletableFuture<Long> during = alice.client.send(c, "while the network is gone");
+      bob.client.send(c, "to a dead connection").join();
+
+      assertThat(during.orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join()).isPositive();
+      alice.awaitTexts(c, 1);
+      bob.awaitTexts(c, 2);
+      assertThat(alice.texts(c)).containsExactly("to a dead connection");
+      assertThat(bob.texts(c)).containsExactly("before", "while the network is gone");
+      assertThat(alice.states).contains(ConnectionState.RECONNECTING);
+    }
+  }
 }
+
