@@ -29,7 +29,7 @@ class RateLimitTest {
   static final NodeExtension parley = new NodeExtension(Map.of(
       "parley.rate-limits.enabled", true,
       "parley.rate-limits.send-burst.permits", 3,
-      "parley.rate-limits.send-burst.interval", "1s",
+      "parley.rate-limits.send-burst.interval", "2s",
       "parley.rate-limits.connect.permits", 2,
       "parley.rate-limits.connect.interval", "1h",
       // the test's own connections come from loopback, which is the trusted proxy here
@@ -43,29 +43,40 @@ class RateLimitTest {
       String conversation = newConversationId();
       Chat.create(a, conversation, List.of(bob.accountId()));
       b.next(ServerFrame.Member.class);
-      ServerFrame.Error limited = null;
-      ClientFrame.Send refused = null;
-      for (int i = 1; limited == null; i++) {
-        ClientFrame.Send send = Chat.send(conversation, "k-limited-" + i, bob, "message " + i);
-        a.send(send);
+      // four sends at once against a limit of three in any two seconds: one is refused
+      List<ClientFrame.Send> sends = new java.util.ArrayList<>();
+      for (int i = 1; i <= 4; i++) {
+        sends.add(Chat.send(conversation, "k-limited-" + i, bob, "message " + i));
+        a.send(sends.get(i - 1));
+      }
+      List<ServerFrame.Ack> acks = new java.util.ArrayList<>();
+      List<ServerFrame.Error> refusals = new java.util.ArrayList<>();
+      while (acks.size() + refusals.size() < 4) {
         ServerFrame frame = a.await(ServerFrame.class, f -> f instanceof ServerFrame.Ack
             || f instanceof ServerFrame.Error);
-        if (frame instanceof ServerFrame.Error error) {
-          limited = error;
-          refused = send;
+        if (frame instanceof ServerFrame.Ack ack) {
+          acks.add(ack);
+        } else {
+          refusals.add((ServerFrame.Error) frame);
         }
-        assertThat(i).as("the burst limit of 3 a second bites").isLessThanOrEqualTo(4);
       }
+      assertThat(refusals).hasSize(1);
+      ServerFrame.Error limited = refusals.get(0);
       assertThat(limited.code()).isEqualTo("rate_limited");
       assertThat(limited.retryable()).isTrue();
-      assertThat(limited.idempotencyKey()).isEqualTo(refused.idempotencyKey());
-      assertThat(limited.retryAfterMs()).isBetween(1L, 1_000L);
-      long stored = 1 + (Integer.parseInt(refused.idempotencyKey().substring("k-limited-".length())) - 1);
+      assertThat(limited.retryAfterMs()).isBetween(1L, 2_000L);
+      ClientFrame.Send refused = sends.stream()
+          .filter(send -> send.idempotencyKey().equals(limited.idempotencyKey())).findFirst().orElseThrow();
+      assertThat(acks).extracting(ServerFrame.Ack::seq).containsExactlyInAnyOrder(2L, 3L, 4L);
+      long stored = 4;
 
       // nothing of the refused send reached bob
-      List<Long> seen = b.drain(Duration.ofMillis(300)).stream()
-          .filter(ServerFrame.Message.class::isInstance).map(f -> ((ServerFrame.Message) f).seq()).toList();
-      assertThat(seen).allMatch(seq -> seq <= stored);
+      String refusedText = Chat.textOf(refused.envelopes().get(0).body());
+      List<String> seen = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        seen.add(Chat.text(b.next(ServerFrame.Message.class)));
+      }
+      assertThat(seen).doesNotContain(refusedText);
 
       long retryAt = System.currentTimeMillis() + limited.retryAfterMs();
       await().atMost(Duration.ofSeconds(3)).until(() -> System.currentTimeMillis() >= retryAt);

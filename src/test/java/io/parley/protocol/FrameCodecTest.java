@@ -574,7 +574,8 @@ class FrameCodecTest {
         .doesNotHaveDuplicates()
         .allMatch(wire -> wire.matches("[a-z]+(_[a-z]+)*"));
     assertThat(Arrays.stream(ErrorCode.values()).filter(ErrorCode::retryable))
-        .containsExactlyInAnyOrder(ErrorCode.TOO_SLOW, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL);
+        .containsExactlyInAnyOrder(ErrorCode.TOO_SLOW, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE,
+            ErrorCode.INTERNAL);
   }
 
   // ---- helpers ----
