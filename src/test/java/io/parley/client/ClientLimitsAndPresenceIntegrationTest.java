@@ -25,6 +25,7 @@ class ClientLimitsAndPresenceIntegrationTest {
       "parley.rate-limits.send-burst.permits", 2,
       "parley.rate-limits.send-burst.interval", "500ms",
       "parley.rate-limits.connect.permits", 10_000,
+      "parley.rate-limits.redis-timeout", "10s",
       "parley.presence.ttl", "1500ms",
       "parley.presence.heartbeat-interval", "300ms",
       "parley.presence.sweep-interval", "200ms"));

@@ -32,6 +32,8 @@ class RateLimitTest {
       "parley.rate-limits.send-burst.interval", "2s",
       "parley.rate-limits.connect.permits", 2,
       "parley.rate-limits.connect.interval", "1h",
+      // a loaded test machine can take longer than the default 250 ms, and a late check fails open
+      "parley.rate-limits.redis-timeout", "10s",
       // the test's own connections come from loopback, which is the trusted proxy here
       "parley.rate-limits.trusted-proxies", "127.0.0.1"));
 
