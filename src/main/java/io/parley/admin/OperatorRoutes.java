@@ -64,7 +64,9 @@ public final class OperatorRoutes extends AllDirectives implements ManagementRou
                 "message", "cluster changes are off (parley.admin.cluster-changes)")));
     return concat(
         path(segment("v1").slash("admin").slash("nodes"), () -> get(() -> admin(this::nodes))),
-        pathPrefix("cluster", () -> concat(get(() -> read), changes)));
+        get(() -> read),
+        // the library's routes carry their own /cluster prefix: test it without consuming it
+        pathPrefixTest("cluster", () -> changes));
   }
 
   private Route nodes() {
