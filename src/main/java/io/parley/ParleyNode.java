@@ -2,6 +2,7 @@ package io.parley;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.parley.admin.NodeStats;
 import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.TokenVerifier;
 import io.parley.cluster.ClusterFormation;
@@ -22,6 +23,7 @@ import io.parley.identity.Accounts;
 import io.parley.identity.Pepper;
 import io.parley.inbox.Inbox;
 import io.parley.inbox.InboxFanout;
+import io.parley.observability.MetricsEndpoint;
 import io.parley.protocol.FrameCodec;
 import io.parley.redis.RedisConnection;
 import io.parley.session.DeviceSession;
@@ -62,6 +64,7 @@ public final class ParleyNode {
     ParleySettings settings = ParleySettings.from(config).validated();
     Clock clock = Clock.systemUTC();
 
+    MetricsEndpoint.init(settings.metrics(), config);
     MongoStore store = MongoStore.start(settings.store());
     RedisConnection redis;
     try {
@@ -113,6 +116,9 @@ public final class ParleyNode {
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
               directory)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
+      NodeStats.start(system, connections, settings.session().askTimeout());
+      MetricsEndpoint.start(system, settings.metrics()).toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
       ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.edgeReady(true);

@@ -18,7 +18,9 @@ public record ParleySettings(
     ConversationSettings conversation,
     SessionSettings session,
     ProtocolSettings protocol,
-    DirectorySettings directory) {
+    DirectorySettings directory,
+    AdminSettings admin,
+    MetricsSettings metrics) {
 
   public enum Profile { EMBEDDED, PRODUCTION }
 
@@ -78,6 +80,18 @@ public record ParleySettings(
       int claimRate, Duration claimInterval, int lowPreKeys, int snapshotEvery, int cacheMaxAccounts,
       Duration cacheTtl) {}
 
+  /**
+   * Operator access (docs/adr/0015): whether the management port serves cluster changes (leave, down,
+   * join) to callers with the admin token ({@code parley.auth.admin-token}); reads are always served.
+   */
+  public record AdminSettings(boolean clusterChanges) {}
+
+  /** The Prometheus endpoint: {@code GET /metrics} on host:port, refreshed every {@code tickInterval}. */
+  public record MetricsSettings(boolean enabled, String host, int port, Duration tickInterval) {}
+
+  /** The admin token must be long enough that guessing it is hopeless. */
+  public static final int MIN_ADMIN_TOKEN_CHARS = 32;
+
   public static ParleySettings from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleySettings(
@@ -132,7 +146,13 @@ public record ParleySettings(
             c.getInt("directory.low-prekeys"),
             c.getInt("directory.snapshot-every"),
             c.getInt("directory.cache-max-accounts"),
-            c.getDuration("directory.cache-ttl")));
+            c.getDuration("directory.cache-ttl")),
+        new AdminSettings(c.getBoolean("admin.cluster-changes")),
+        new MetricsSettings(
+            c.getBoolean("metrics.enabled"),
+            c.getString("metrics.host"),
+            c.getInt("metrics.port"),
+            c.getDuration("metrics.tick-interval")));
   }
 
   /**
@@ -152,6 +172,18 @@ public record ParleySettings(
     }
     if (directory.snapshotEvery() < 1 || directory.cacheMaxAccounts() < 1) {
       throw new IllegalArgumentException("parley.directory.snapshot-every and cache-max-accounts must be positive");
+    }
+    if (!auth.adminToken().isBlank() && auth.adminToken().strip().length() < MIN_ADMIN_TOKEN_CHARS) {
+      throw new IllegalArgumentException("parley.auth.admin-token (PARLEY_ADMIN_TOKEN) must have at least "
+          + MIN_ADMIN_TOKEN_CHARS + " characters, e.g. openssl rand -hex 32");
+    }
+    if (admin.clusterChanges() && auth.adminToken().isBlank()) {
+      throw new IllegalArgumentException("parley.admin.cluster-changes (PARLEY_ADMIN_CLUSTER_CHANGES) needs"
+          + " parley.auth.admin-token (PARLEY_ADMIN_TOKEN): cluster changes are never served without credentials");
+    }
+    if (metrics.enabled() && (metrics.port() < 0 || metrics.port() > 65535
+        || metrics.tickInterval().isNegative() || metrics.tickInterval().isZero())) {
+      throw new IllegalArgumentException("parley.metrics.port must be 0-65535 and parley.metrics.tick-interval positive");
     }
     if (profile != Profile.PRODUCTION) {
       return this;

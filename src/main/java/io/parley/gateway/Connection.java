@@ -13,6 +13,7 @@ import io.parley.directory.DeviceDirectory;
 import io.parley.directory.KeyDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
+import io.parley.observability.Metrics;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ErrorCode;
@@ -33,6 +34,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -127,6 +129,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.outbound = outbound;
     this.sessionInbox = ctx.messageAdapter(DeviceOutbound.class, FromSession::new);
     timers.startSingleTimer(HelloTimeout.INSTANCE, deps.session().helloTimeout());
+    Metrics.connectionOpened();
   }
 
   @Override
@@ -146,6 +149,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(Shutdown.class, this::onShutdown)
         .onMessageEquals(StreamEnded.INSTANCE, this::onStreamEnded)
         .onMessage(StreamFailed.class, msg -> onStreamEnded())
+        .onSignal(PostStop.class, stopped -> {
+          Metrics.connectionClosed();
+          return this;
+        })
         .build();
   }
 
@@ -288,10 +295,14 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       send(error(e.code(), e.getMessage()).withRequest(null, send.conversationId(), send.idempotencyKey()));
       return;
     }
+    long started = System.nanoTime();
     askConversation(send.conversationId(),
         replyTo -> new Conversation.Post(device, send.idempotencyKey(), envelopes, replyTo),
-        accepted -> new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
-            accepted.duplicate()),
+        accepted -> {
+          Metrics.acknowledged(accepted.duplicate(), Duration.ofNanos(System.nanoTime() - started));
+          return new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
+              accepted.duplicate());
+        },
         null, send.idempotencyKey());
   }
 
@@ -538,6 +549,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void send(ServerFrame frame) {
     if (closing) {
       return;
+    }
+    if (frame instanceof ServerFrame.Error error && error.idempotencyKey() != null) {
+      Metrics.rejected(error.code());
     }
     if (!outbound.offer(deps.codec().encode(frame))) {
       endWith(error(ErrorCode.TOO_SLOW, "client is too far behind; resume from your cursors"),
