@@ -2,6 +2,7 @@ package io.parley;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.parley.admin.NodeStats;
 import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.TokenVerifier;
 import io.parley.cluster.ClusterFormation;
@@ -26,6 +27,7 @@ import io.parley.limits.RateLimits;
 import io.parley.presence.Presence;
 import io.parley.presence.PresenceStore;
 import io.parley.redis.KeyedHash;
+import io.parley.observability.MetricsEndpoint;
 import io.parley.protocol.FrameCodec;
 import io.parley.redis.RedisConnection;
 import io.parley.session.DeviceSession;
@@ -66,6 +68,7 @@ public final class ParleyNode {
     ParleySettings settings = ParleySettings.from(config).validated();
     Clock clock = Clock.systemUTC();
 
+    MetricsEndpoint.init(settings.metrics(), config);
     MongoStore store = MongoStore.start(settings.store());
     RedisConnection redis;
     try {
@@ -123,6 +126,9 @@ public final class ParleyNode {
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
               directory, presence, limits)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
+      NodeStats.start(system, connections, settings.session().askTimeout());
+      MetricsEndpoint.start(system, settings.metrics()).toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
       ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys,
               limits)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);

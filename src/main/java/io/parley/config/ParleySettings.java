@@ -20,7 +20,9 @@ public record ParleySettings(
     ProtocolSettings protocol,
     DirectorySettings directory,
     PresenceSettings presence,
-    RateLimitSettings rateLimits) {
+    RateLimitSettings rateLimits,
+    AdminSettings admin,
+    MetricsSettings metrics) {
 
   public enum Profile { EMBEDDED, PRODUCTION }
 
@@ -102,6 +104,18 @@ public record ParleySettings(
       boolean enabled, Limit sendBurst, Limit sendSustained, Limit connect, List<String> trustedProxies,
       Duration redisTimeout) {}
 
+  /**
+   * Operator access (docs/adr/0015): whether the management port serves cluster changes (leave, down,
+   * join) to callers with the admin token ({@code parley.auth.admin-token}); reads are always served.
+   */
+  public record AdminSettings(boolean clusterChanges) {}
+
+  /** The Prometheus endpoint: {@code GET /metrics} on host:port, refreshed every {@code tickInterval}. */
+  public record MetricsSettings(boolean enabled, String host, int port, Duration tickInterval) {}
+
+  /** The admin token must be long enough that guessing it is hopeless. */
+  public static final int MIN_ADMIN_TOKEN_CHARS = 32;
+
   public static ParleySettings from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleySettings(
@@ -169,7 +183,13 @@ public record ParleySettings(
             limit(c, "rate-limits.send-sustained"),
             limit(c, "rate-limits.connect"),
             splitList(c.getString("rate-limits.trusted-proxies")),
-            c.getDuration("rate-limits.redis-timeout")));
+            c.getDuration("rate-limits.redis-timeout")),
+        new AdminSettings(c.getBoolean("admin.cluster-changes")),
+        new MetricsSettings(
+            c.getBoolean("metrics.enabled"),
+            c.getString("metrics.host"),
+            c.getInt("metrics.port"),
+            c.getDuration("metrics.tick-interval")));
   }
 
   private static Limit limit(Config c, String path) {
@@ -196,6 +216,18 @@ public record ParleySettings(
     }
     validatePresence();
     validateRateLimits();
+    if (!auth.adminToken().isBlank() && auth.adminToken().strip().length() < MIN_ADMIN_TOKEN_CHARS) {
+      throw new IllegalArgumentException("parley.auth.admin-token (PARLEY_ADMIN_TOKEN) must have at least "
+          + MIN_ADMIN_TOKEN_CHARS + " characters, e.g. openssl rand -hex 32");
+    }
+    if (admin.clusterChanges() && auth.adminToken().isBlank()) {
+      throw new IllegalArgumentException("parley.admin.cluster-changes (PARLEY_ADMIN_CLUSTER_CHANGES) needs"
+          + " parley.auth.admin-token (PARLEY_ADMIN_TOKEN): cluster changes are never served without credentials");
+    }
+    if (metrics.enabled() && (metrics.port() < 0 || metrics.port() > 65535
+        || metrics.tickInterval().isNegative() || metrics.tickInterval().isZero())) {
+      throw new IllegalArgumentException("parley.metrics.port must be 0-65535 and parley.metrics.tick-interval positive");
+    }
     if (profile != Profile.PRODUCTION) {
       return this;
     }

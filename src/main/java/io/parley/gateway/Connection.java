@@ -15,6 +15,7 @@ import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
 import io.parley.limits.RateLimits;
 import io.parley.presence.Presence;
+import io.parley.observability.Metrics;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ErrorCode;
@@ -35,6 +36,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -135,6 +137,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.sessionInbox = ctx.messageAdapter(DeviceOutbound.class, FromSession::new);
     this.presenceInbox = ctx.messageAdapter(ServerFrame.class, PresencePush::new);
     timers.startSingleTimer(HelloTimeout.INSTANCE, deps.session().helloTimeout());
+    Metrics.connectionOpened();
   }
 
   @Override
@@ -160,6 +163,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(Shutdown.class, this::onShutdown)
         .onMessageEquals(StreamEnded.INSTANCE, this::onStreamEnded)
         .onMessage(StreamFailed.class, msg -> onStreamEnded())
+        .onSignal(PostStop.class, stopped -> {
+          Metrics.connectionClosed();
+          return this;
+        })
         .build();
   }
 
@@ -307,12 +314,16 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     // the limit is checked before the conversation sees the send: a refused send stores nothing and leaves
     // its idempotency key unused, so the retry after retryAfterMs is stored as new
     DeviceAddress me = device;
+    long started = System.nanoTime();
     CompletionStage<List<ServerFrame>> answer = deps.limits().trySend(me.user()).thenCompose(decision ->
         decision.allowed()
             ? conversationAnswer(send.conversationId(),
                 replyTo -> new Conversation.Post(me, send.idempotencyKey(), envelopes, replyTo),
-                accepted -> new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
-                    accepted.duplicate()),
+                accepted -> {
+                  Metrics.acknowledged(accepted.duplicate(), Duration.ofNanos(System.nanoTime() - started));
+                  return new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
+                      accepted.duplicate());
+                },
                 null, send.idempotencyKey())
             : CompletableFuture.completedFuture(List.of(error(ErrorCode.RATE_LIMITED,
                     "too many messages; retry after retryAfterMs with the same idempotency key")
@@ -588,6 +599,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void send(ServerFrame frame) {
     if (closing) {
       return;
+    }
+    if (frame instanceof ServerFrame.Error error && error.idempotencyKey() != null) {
+      Metrics.rejected(error.code());
     }
     if (!outbound.offer(deps.codec().encode(frame))) {
       endWith(error(ErrorCode.TOO_SLOW, "client is too far behind; resume from your cursors"),
