@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The one Parley executable: {@code parley server}, {@code parley bench}. */
 @Command(name = "parley", mixinStandardHelpOptions = true, version = "Parley 0.1.0",
     description = "Messaging for people and AI agents.",
-    subcommands = {ServerCommand.class, io.parley.bench.BenchCommand.class})
+    subcommands = {ServerCommand.class, StoreCommand.class, LocalClusterCommand.class,
+        io.parley.bench.BenchCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
