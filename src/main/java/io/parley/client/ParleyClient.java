@@ -1,0 +1,210 @@
+package io.parley.client;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A Parley chat client for one device of one account: end-to-end encrypted (Signal protocol), resumable,
+ * ordered. Build one with {@link #builder()}, call {@link #start()}, and receive through the {@link Listener}.
+ *
+ * <pre>{@code
+ * ParleyClient client = ParleyClient.builder()
+ *     .server(URI.create("https://chat.example.com"))
+ *     .tokens(myTokenSupplier)
+ *     .device(1)
+ *     .store(Path.of("parley-device-1"), StoreKey.fromEnvironment("PARLEY_STORE_KEY"))
+ *     .listener(myListener)
+ *     .build();
+ * client.start().join();
+ * long seq = client.send("c-4f1d", "hello").join();
+ * }</pre>
+ *
+ * Every method is thread-safe and returns at once; futures complete on the client's own threads.
+ */
+public interface ParleyClient extends AutoCloseable {
+
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Opens the device store, publishes this device's keys if the directory does not have them (a new
+   * device), and connects. Completes when the server has welcomed the client for the first time.
+   */
+  CompletableFuture<Void> start();
+
+  /** The account id, known after {@link #start()} has completed (from the server's welcome). */
+  String accountId();
+
+  int device();
+
+  ConnectionState connectionState();
+
+  /**
+   * Encrypts {@code text} for every device of every participant (and this user's other devices) and sends
+   * it. Completes with the message's seq once the server has stored it. The send is kept in the device
+   * store until then and retried with the same idempotency key after reconnects and restarts, so it is
+   * stored exactly once.
+   */
+  CompletableFuture<Long> send(String conversationId, String text);
+
+  /** Creates a conversation with this user and {@code participants} (account ids); completes with its seq (1). */
+  CompletableFuture<Long> createConversation(String conversationId, Collection<String> participants);
+
+  CompletableFuture<Long> addMember(String conversationId, String accountId);
+
+  /** Removes a member (this user to leave; the creator may remove anyone); completes with the change's seq. */
+  CompletableFuture<Long> removeMember(String conversationId, String accountId);
+
+  CompletableFuture<List<ConversationSummary>> listConversations();
+
+  /** Tells the other participants that this user has read up to {@code seq}. */
+  CompletableFuture<Void> markRead(String conversationId, long seq);
+
+  /** The latest delivered/read markers of each member of a conversation. */
+  CompletableFuture<List<ReceiptMarkers>> receipts(String conversationId);
+
+  /** Tells the other participants' online devices that this user is (or stopped) typing. */
+  CompletableFuture<Void> typing(String conversationId, boolean active);
+
+  /** The account id behind a handle (login name); fails with {@code ServerError("unknown_handle")}. */
+  CompletableFuture<String> lookup(String handle);
+
+  /**
+   * Accepts a changed identity key of {@code accountId}'s devices (after the user has verified it out of
+   * band): forgets the old keys and sessions, so the next message sets up new sessions.
+   */
+  CompletableFuture<Void> trustNewIdentity(String accountId);
+
+  /** Closes the connection and the device store. Unacknowledged sends stay in the store for the next start. */
+  @Override
+  void close();
+
+  /** Asks a node's development token endpoint for an account and token (embedded profile only; 404 in production). */
+  static CompletableFuture<DevAccount> devLogin(URI server, String handle) {
+    return DevLogin.login(HttpClient.newHttpClient(), server, handle);
+  }
+
+  /** Settings of a client; {@link #build()} checks that server, tokens, device, store and listener are set. */
+  final class Builder {
+    URI server;
+    TokenSupplier tokens;
+    int device;
+    Path storeDirectory;
+    StoreKey storeKey;
+    Listener listener;
+    Clock clock = Clock.systemUTC();
+    HttpClient httpClient;
+    Duration requestTimeout = Duration.ofSeconds(30);
+    Duration signedPreKeyRotation = Duration.ofDays(7);
+    Duration reconnectBase = Duration.ofMillis(250);
+    Duration reconnectCap = Duration.ofSeconds(30);
+    int oneTimePreKeys = 100;
+    Duration heartbeatInterval;
+
+    Builder() {}
+
+    /** The node's HTTP base address, such as {@code https://chat.example.com}; the WebSocket is {@code /v1/ws} on it. */
+    public Builder server(URI server) {
+      this.server = Objects.requireNonNull(server);
+      return this;
+    }
+
+    public Builder tokens(TokenSupplier tokens) {
+      this.tokens = Objects.requireNonNull(tokens);
+      return this;
+    }
+
+    /** This device's number, 1–127, unique within the account. */
+    public Builder device(int device) {
+      if (device < 1 || device > 127) {
+        throw new IllegalArgumentException("device is 1–127, got " + device);
+      }
+      this.device = device;
+      return this;
+    }
+
+    /** Where this device's keys, sessions, cursors and pending sends live, encrypted with {@code key}. */
+    public Builder store(Path directory, StoreKey key) {
+      this.storeDirectory = Objects.requireNonNull(directory);
+      this.storeKey = Objects.requireNonNull(key);
+      return this;
+    }
+
+    public Builder listener(Listener listener) {
+      this.listener = Objects.requireNonNull(listener);
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock);
+      return this;
+    }
+
+    public Builder httpClient(HttpClient httpClient) {
+      this.httpClient = Objects.requireNonNull(httpClient);
+      return this;
+    }
+
+    /** How long a request (create, fetch, key upload…) may wait for its answer while connected. */
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /** How often the signed prekey and the last-resort Kyber prekey are replaced (default a week). */
+    public Builder signedPreKeyRotation(Duration every) {
+      this.signedPreKeyRotation = Objects.requireNonNull(every);
+      return this;
+    }
+
+    /** Reconnect backoff: full jitter over {@code base · 2^attempt}, capped. */
+    public Builder reconnectBackoff(Duration base, Duration cap) {
+      this.reconnectBase = Objects.requireNonNull(base);
+      this.reconnectCap = Objects.requireNonNull(cap);
+      return this;
+    }
+
+    /**
+     * Ping more often than the server's {@code heartbeatIntervalMs} (the shorter of the two is used), to
+     * notice a dead connection sooner: after two unanswered pings the client reconnects.
+     */
+    public Builder heartbeatInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("a positive heartbeat interval");
+      }
+      this.heartbeatInterval = interval;
+      return this;
+    }
+
+    /** One-time prekeys to publish at registration and to top up to (at most 100). */
+    public Builder oneTimePreKeys(int count) {
+      if (count < 1 || count > 100) {
+        throw new IllegalArgumentException("1–100 one-time prekeys, got " + count);
+      }
+      this.oneTimePreKeys = count;
+      return this;
+    }
+
+    public ParleyClient build() {
+      Objects.requireNonNull(server, "server");
+      Objects.requireNonNull(tokens, "tokens");
+      Objects.requireNonNull(storeDirectory, "store");
+      Objects.requireNonNull(listener, "listener");
+      if (device == 0) {
+        throw new IllegalStateException("device not set");
+      }
+      if (httpClient == null) {
+        httpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+      }
+      return new DefaultParleyClient(this);
+    }
+  }
+}
