@@ -27,8 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * SDK clients in pairs, one conversation per pair, each client sending to its peer on a fixed schedule
- * (sends never wait for acks). Client {@code i} starts on server {@code i mod n} and rotates through the
+ * SDK clients in pairs, one conversation per pair, each client sending to its peer all the time. Client {@code i} starts on server {@code i mod n} and rotates through the
  * list when it reconnects, so the clients spread over the nodes. Afterwards it checks that every
  * acknowledged message reached the peer once and in order, and reports the client-visible pauses: from a
  * client's loss of its connection to its next acknowledged send.
@@ -141,20 +140,33 @@ final class ChatLoad implements AutoCloseable {
     return clients;
   }
 
-  /** Every client sends one message every {@code period}, without waiting for acks. */
+  /**
+   * Every client sends a message, waits for its ack, pauses {@code period}, and sends the next: one send in
+   * flight per client, as a client that needs its own messages in the order it wrote them sends (with
+   * several in flight, a send that fails with a retryable error while a later one is stored is retried
+   * behind it: stored once, delivered in seq order, but not in the order it was written; ADR 0014).
+   */
   void startSending(Duration period) {
     sending = true;
     for (int i = 0; i < clients.size(); i++) {
       Client c = clients.get(i);
-      long offset = period.toMillis() * i / clients.size();
-      senders.scheduleAtFixedRate(() -> {
-        if (sending) {
-          String text = c.handle + " #" + c.sentTexts.size();
-          c.sentTexts.add(text);
-          c.sends.add(c.client.send(c.conversationId, text));
-        }
-      }, offset, period.toMillis(), TimeUnit.MILLISECONDS);
+      senders.schedule(() -> sendNext(c, period), period.toMillis() * i / clients.size(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  private void sendNext(Client c, Duration period) {
+    if (!sending) {
+      return;
+    }
+    String text = c.handle + " #" + c.sentTexts.size();
+    c.sentTexts.add(text);
+    CompletableFuture<Long> sent = c.client.send(c.conversationId, text);
+    c.sends.add(sent);
+    sent.whenComplete((seq, error) -> {
+      if (error == null && !senders.isShutdown()) {
+        senders.schedule(() -> sendNext(c, period), period.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    });
   }
 
   long totalAcked() {

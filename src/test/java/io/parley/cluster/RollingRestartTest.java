@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RollingRestartTest {
   private static final int PAIRS = 6;
-  private static final Duration SEND_EVERY = Duration.ofMillis(100);
+  private static final Duration SEND_EVERY = Duration.ofMillis(50);
 
   @TempDir Path dir;
   @TempDir Path stores;
