@@ -44,6 +44,7 @@ final class ChatLoad implements AutoCloseable {
     final List<String> sentTexts = new CopyOnWriteArrayList<>();
     final List<DecryptedMessage> received = new CopyOnWriteArrayList<>();
     final List<Long> pausesMs = new CopyOnWriteArrayList<>();
+    final List<Long> reconnectsMs = new CopyOnWriteArrayList<>();
     final List<ParleyClientException> errors = new CopyOnWriteArrayList<>();
     final AtomicLong acked = new AtomicLong();
     final AtomicLong disconnects = new AtomicLong();
@@ -61,6 +62,9 @@ final class ChatLoad implements AutoCloseable {
 
     @Override
     public void onConnectionState(ConnectionState state) {
+      if (state == ConnectionState.CONNECTED && disconnectedAt >= 0) {
+        reconnectsMs.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - disconnectedAt));
+      }
       if (state != ConnectionState.CONNECTED && disconnectedAt < 0 && acked.get() > 0) {
         disconnectedAt = System.nanoTime();
         disconnects.incrementAndGet();
@@ -215,6 +219,11 @@ final class ChatLoad implements AutoCloseable {
 
   List<Long> pausesMs() {
     return clients.stream().flatMap(c -> c.pausesMs.stream()).sorted().toList();
+  }
+
+  /** From losing the connection to the next welcome. */
+  List<Long> reconnectsMs() {
+    return clients.stream().flatMap(c -> c.reconnectsMs.stream()).sorted().toList();
   }
 
   static long percentile(List<Long> sorted, double p) {

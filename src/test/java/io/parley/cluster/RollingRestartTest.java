@@ -49,9 +49,10 @@ class RollingRestartTest {
       assertThat(pauses).hasSizeGreaterThanOrEqualTo(load.clients().size());
       System.out.printf("RollingRestartTest: %d clients, %d messages acknowledged and delivered once in order; "
               + "rolling restart of 3 nodes %d ms; %d client pauses (disconnect to next ack): p50 %d ms, "
-              + "p99 %d ms, max %d ms%n",
+              + "p99 %d ms, max %d ms; disconnect to welcome p50 %d ms, p99 %d ms%n",
           load.clients().size(), load.totalAcked(), rollingMs, pauses.size(), ChatLoad.percentile(pauses, 50),
-          ChatLoad.percentile(pauses, 99), pauses.get(pauses.size() - 1));
+          ChatLoad.percentile(pauses, 99), pauses.get(pauses.size() - 1),
+          ChatLoad.percentile(load.reconnectsMs(), 50), ChatLoad.percentile(load.reconnectsMs(), 99));
     }
   }
 }
