@@ -53,6 +53,8 @@ final class ChatLoad implements AutoCloseable {
     Client peer;
     String conversationId;
     ParleyClient client;
+    StoreKey storeKey;
+    Path storeDir;
 
     Client(String handle, DevAccounts.Account account, List<URI> servers) {
       this.handle = handle;
@@ -117,18 +119,10 @@ final class ChatLoad implements AutoCloseable {
     for (Client c : clients) {
       byte[] key = new byte[32];
       new SecureRandom().nextBytes(key);
-      c.client = ParleyClient.builder()
-          .servers(c.servers)
-          .tokens(TokenSupplier.fixed(c.account.token()))
-          .device(1)
-          .store(stores.resolve(c.handle), StoreKey.raw(key))
-          .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(2))
-          .oneTimePreKeys(5)
-          .listener(c)
-          .build();
+      c.storeKey = StoreKey.raw(key);
+      c.storeDir = stores.resolve(c.handle);
     }
-    clients.stream().map(c -> c.client.start()).toList()
-        .forEach(started -> started.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join());
+    clients.forEach(ChatLoad::startClient);
     for (int p = 0; p < pairs; p++) {
       Client a = clients.get(2 * p);
       Client b = clients.get(2 * p + 1);
@@ -137,6 +131,33 @@ final class ChatLoad implements AutoCloseable {
       a.conversationId = b.conversationId = "c-" + UUID.randomUUID();
       a.client.createConversation(a.conversationId, List.of(b.account.accountId()))
           .orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join();
+    }
+  }
+
+  /**
+   * Starts the client, again over the same store after a retryable refusal, as an app does: on a cold,
+   * busy cluster the key directory's first answer can take longer than a request may wait.
+   */
+  private static void startClient(Client c) {
+    for (int attempt = 1; ; attempt++) {
+      c.client = ParleyClient.builder()
+          .servers(c.servers)
+          .tokens(TokenSupplier.fixed(c.account.token()))
+          .device(1)
+          .store(c.storeDir, c.storeKey)
+          .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(2))
+          .oneTimePreKeys(5)
+          .listener(c)
+          .build();
+      try {
+        c.client.start().orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join();
+        return;
+      } catch (java.util.concurrent.CompletionException e) {
+        c.client.close();
+        if (attempt == 3 || !(e.getCause() instanceof ParleyClientException.ServerError error && error.retryable())) {
+          throw e;
+        }
+      }
     }
   }
 
