@@ -77,6 +77,8 @@ final class DefaultParleyClient implements ParleyClient {
   private final List<ObjectNode> waitingFrames = new ArrayList<>();
   private final Set<String> deviceListsChecked = new HashSet<>();
 
+  // the server of settings.servers in use; the directory reads it from its own calls
+  private volatile int serverIndex;
   private volatile String accountId;
   private volatile ConnectionState state = ConnectionState.STOPPED;
 
@@ -105,7 +107,7 @@ final class DefaultParleyClient implements ParleyClient {
       }
       try {
         store = DeviceStore.open(settings.storeDirectory, settings.storeKey);
-        directory = new Directory(settings.httpClient, settings.server, settings.tokens, settings.requestTimeout);
+        directory = new Directory(settings.httpClient, this::server, settings.tokens, settings.requestTimeout);
         keys = new KeyManager(store, directory, settings.clock, settings.device, settings.oneTimePreKeys,
             settings.signedPreKeyRotation);
         crypto = new SessionCrypto(store);
@@ -322,7 +324,7 @@ final class DefaultParleyClient implements ParleyClient {
       refreshToken = false;
       settings.httpClient.newWebSocketBuilder()
           .connectTimeout(CONNECT_TIMEOUT)
-          .buildAsync(webSocketUri(settings.server), new SocketListener(attempt))
+          .buildAsync(webSocketUri(server()), new SocketListener(attempt))
           .whenComplete((ws, error) -> onWorker(() -> opened(attempt, ws, error, token)));
     } catch (Directory.Refused refused) {
       emitError(refusal(refused, null));
@@ -416,6 +418,7 @@ final class DefaultParleyClient implements ParleyClient {
       return;
     }
     setState(ConnectionState.RECONNECTING);
+    serverIndex = (serverIndex + 1) % settings.servers.size();
     long delay = reconnectAfterMs >= 0 ? reconnectAfterMs : backoff.next().toMillis();
     reconnectAfterMs = -1;
     int next = ++generation;
@@ -1015,6 +1018,10 @@ final class DefaultParleyClient implements ParleyClient {
     } catch (Exception e) {
       emitError(new ParleyClientException.ServerError("internal", "client failure: " + e, false, null));
     }
+  }
+
+  private URI server() {
+    return settings.servers.get(serverIndex);
   }
 
   private static URI webSocketUri(URI server) {

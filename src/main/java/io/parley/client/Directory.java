@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The key directory and account REST routes (docs/protocol.md, "Key directory"). Blocking calls, made on
@@ -34,12 +35,17 @@ final class Directory {
   }
 
   private final HttpClient http;
-  private final URI server;
+  private final Supplier<URI> server;
   private final TokenSupplier tokens;
   private final Duration timeout;
   private String token;
 
   Directory(HttpClient http, URI server, TokenSupplier tokens, Duration timeout) {
+    this(http, () -> server, tokens, timeout);
+  }
+
+  /** {@code server} is asked for the current node before every call. */
+  Directory(HttpClient http, Supplier<URI> server, TokenSupplier tokens, Duration timeout) {
     this.http = http;
     this.server = server;
     this.tokens = tokens;
@@ -127,7 +133,7 @@ final class Directory {
   }
 
   private HttpResponse<String> send(String method, String path, JsonNode body, String bearer) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(server.resolve(path))
+    HttpRequest.Builder request = HttpRequest.newBuilder(server.get().resolve(path))
         .timeout(timeout)
         .header("Authorization", "Bearer " + bearer);
     if (body == null) {

@@ -94,7 +94,7 @@ public interface ParleyClient extends AutoCloseable {
 
   /** Settings of a client; {@link #build()} checks that server, tokens, device, store and listener are set. */
   final class Builder {
-    URI server;
+    List<URI> servers;
     TokenSupplier tokens;
     int device;
     Path storeDirectory;
@@ -113,7 +113,19 @@ public interface ParleyClient extends AutoCloseable {
 
     /** The node's HTTP base address, such as {@code https://chat.example.com}; the WebSocket is {@code /v1/ws} on it. */
     public Builder server(URI server) {
-      this.server = Objects.requireNonNull(server);
+      return servers(List.of(server));
+    }
+
+    /**
+     * Several addresses of one cluster's nodes: the client starts on the first and moves on to the next one
+     * (round robin) each time it reconnects, so a node that is restarting or gone is left behind. Behind a
+     * load balancer or a Kubernetes Service one address is enough: it already leads to a live node.
+     */
+    public Builder servers(List<URI> servers) {
+      if (servers.isEmpty()) {
+        throw new IllegalArgumentException("at least one server");
+      }
+      this.servers = List.copyOf(servers);
       return this;
     }
 
@@ -194,7 +206,7 @@ public interface ParleyClient extends AutoCloseable {
     }
 
     public ParleyClient build() {
-      Objects.requireNonNull(server, "server");
+      Objects.requireNonNull(servers, "server");
       Objects.requireNonNull(tokens, "tokens");
       Objects.requireNonNull(storeDirectory, "store");
       Objects.requireNonNull(listener, "listener");

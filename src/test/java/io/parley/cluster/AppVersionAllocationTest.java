@@ -1,0 +1,66 @@
+package io.parley.cluster;
+
+import static io.parley.testing.Chat.connect;
+import static io.parley.testing.Chat.newConversationId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.ConfigFactory;
+import io.parley.ParleyNode;
+import io.parley.conversation.Conversation;
+import io.parley.protocol.ClientFrame;
+import io.parley.protocol.ServerFrame;
+import io.parley.testing.DevAccounts;
+import io.parley.testing.DevAccounts.Account;
+import io.parley.testing.TestCluster;
+import io.parley.testing.WsClient;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.util.Version;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * During a rolling update the cluster runs two app versions. Sharding then places every new shard on a
+ * node of the newer version, even when the request comes through an old node and the coordinator lives
+ * on it, so entities move once (old → new) and not again when the next old node leaves.
+ */
+class AppVersionAllocationTest {
+  @TempDir Path dir;
+
+  @Test
+  void theBuildVersionIsTheAppVersion() {
+    var config = ConfigFactory.load();
+    String built = config.getString("parley.build.version");
+    assertThat(built).as("filled in by the build").matches("\\d+\\.\\d+\\.\\d+.*");
+    assertThat(config.getString("pekko.cluster.app-version")).isEqualTo(built);
+  }
+
+  @Test
+  void newShardsGoToTheNodeOfTheNewerVersion() {
+    try (TestCluster cluster = TestCluster.create(dir, 2, Map.of())) {
+      ParleyNode old = cluster.startNode(0, Map.of("pekko.cluster.app-version", "1.4.0"));
+      ParleyNode updated = cluster.startNode(1, Map.of("pekko.cluster.app-version", "1.5.0"));
+      cluster.awaitMembersUp(2);
+      assertThat(Cluster.get(updated.system()).selfMember().appVersion()).isEqualTo(new Version("1.5.0"));
+
+      int port = old.httpAddress().getPort();
+      Account alice = DevAccounts.login(port, "alice-versions");
+      Account bob = DevAccounts.login(port, "bob-versions");
+      List<String> conversations = new ArrayList<>();
+      try (WsClient a = connect(port, alice)) {
+        for (int i = 0; i < 12; i++) {
+          String id = newConversationId();
+          conversations.add(id);
+          a.send(new ClientFrame.Create("r" + i, id, List.of(bob.accountId())));
+          a.await(ServerFrame.Created.class, created -> created.conversationId().equals(id));
+        }
+      }
+      assertThat(TestCluster.entitiesOn(old, Conversation.ENTITY_KEY)).as("on the old node").isEmpty();
+      assertThat(TestCluster.entitiesOn(updated, Conversation.ENTITY_KEY)).as("on the updated node")
+          .containsAll(conversations);
+    }
+  }
+}
