@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.UUID;
@@ -177,7 +178,9 @@ final class DefaultParleyClient implements ParleyClient {
         ObjectNode frame = sendFrame(conversationId, key, envelopes.values());
         store.savePending(new DeviceStore.PendingSend(key, conversationId, text, sentAt, Json.write(frame)));
         sendFutures.put(key, result);
-        transmit(frame);
+        if (isFirstPendingOf(conversationId, key)) {
+          transmit(frame);
+        }
       } catch (ParleyClientException e) {
         result.completeExceptionally(e);
       } catch (RuntimeException e) {
@@ -367,8 +370,11 @@ final class DefaultParleyClient implements ParleyClient {
     startHeartbeat(settings.heartbeatInterval == null ? serverInterval
         : Math.min(serverInterval, settings.heartbeatInterval.toMillis()));
     setState(ConnectionState.CONNECTED);
+    Set<String> conversationsResent = new HashSet<>();
     for (DeviceStore.PendingSend pending : store.pendingSends()) {
-      write((ObjectNode) Json.readTree(pending.frame()));
+      if (conversationsResent.add(pending.conversationId())) {
+        write((ObjectNode) Json.readTree(pending.frame()));
+      }
     }
     requests.values().forEach(request -> write(request.frame()));
     waitingFrames.forEach(this::write);
@@ -641,6 +647,7 @@ final class DefaultParleyClient implements ParleyClient {
     }
     store.removePending(key);
     mismatchRounds.remove(key);
+    transmitFirstPendingOf(pending.conversationId());
     long seq = ack.path("seq").asLong();
     SentMessage sent = new SentMessage(pending.conversationId(), key, seq, ack.path("duplicate").asBoolean());
     CompletableFuture<Long> future = sendFutures.remove(key);
@@ -696,8 +703,10 @@ final class DefaultParleyClient implements ParleyClient {
   }
 
   private void failSend(String key, ParleyClientException error) {
+    Optional<DeviceStore.PendingSend> failed = store.pendingSend(key);
     store.removePending(key);
     mismatchRounds.remove(key);
+    failed.ifPresent(pending -> transmitFirstPendingOf(pending.conversationId()));
     CompletableFuture<Long> future = sendFutures.remove(key);
     if (future != null) {
       future.completeExceptionally(error);
@@ -882,6 +891,26 @@ final class DefaultParleyClient implements ParleyClient {
   }
 
   /** Sends and requests go out now when connected; otherwise the welcome handler sends them. */
+  /*
+   * One send per conversation is on the wire at a time, in the order the app made them. With several in
+   * flight, one lost in a shard hand-off (Pekko drops buffered messages rather than reorder them) is
+   * retried after a later one was stored, and the conversation would show them swapped.
+   */
+  private boolean isFirstPendingOf(String conversationId, String key) {
+    return store.pendingSends().stream()
+        .filter(pending -> pending.conversationId().equals(conversationId))
+        .findFirst()
+        .map(pending -> pending.idempotencyKey().equals(key))
+        .orElse(false);
+  }
+
+  private void transmitFirstPendingOf(String conversationId) {
+    store.pendingSends().stream()
+        .filter(pending -> pending.conversationId().equals(conversationId))
+        .findFirst()
+        .ifPresent(pending -> transmit((ObjectNode) Json.readTree(pending.frame())));
+  }
+
   private void transmit(ObjectNode frame) {
     if (welcomed) {
       write(frame);
