@@ -2,6 +2,7 @@ package io.parley;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.parley.admin.NodeStats;
 import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.TokenVerifier;
 import io.parley.cluster.ClusterFormation;
@@ -22,6 +23,11 @@ import io.parley.identity.Accounts;
 import io.parley.identity.Pepper;
 import io.parley.inbox.Inbox;
 import io.parley.inbox.InboxFanout;
+import io.parley.limits.RateLimits;
+import io.parley.presence.Presence;
+import io.parley.presence.PresenceStore;
+import io.parley.redis.KeyedHash;
+import io.parley.observability.MetricsEndpoint;
 import io.parley.protocol.FrameCodec;
 import io.parley.redis.RedisConnection;
 import io.parley.session.DeviceSession;
@@ -62,6 +68,7 @@ public final class ParleyNode {
     ParleySettings settings = ParleySettings.from(config).validated();
     Clock clock = Clock.systemUTC();
 
+    MetricsEndpoint.init(settings.metrics(), config);
     MongoStore store = MongoStore.start(settings.store());
     RedisConnection redis;
     try {
@@ -109,11 +116,21 @@ public final class ParleyNode {
       KeyDirectoryRoutes keys = new KeyDirectoryRoutes(system,
           new ClaimRateLimiter(redis.client(), pepper, settings.directory(), clock), settings.session().askTimeout());
 
+      KeyedHash redisNames = new KeyedHash(pepper);
+      RateLimits limits = new RateLimits(redis.client(), redisNames, settings.rateLimits(), clock);
+      ActorRef<Presence.Command> presence = system.systemActorOf(Presence.create(
+          new PresenceStore(redis.client(), redisNames, settings.presence(), java.util.UUID.randomUUID().toString()),
+          sharding, settings.presence(), settings.session().askTimeout()), "presence",
+          org.apache.pekko.actor.typed.Props.empty());
       ActorRef<Connections.Command> connections = system.systemActorOf(Connections.create(
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
-              directory)),
+              directory, presence, limits)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
-      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys)
+      NodeStats.start(system, connections, settings.session().askTimeout());
+      MetricsEndpoint.start(system, settings.metrics()).toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys,
+              limits)
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.edgeReady(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "parley-not-ready",

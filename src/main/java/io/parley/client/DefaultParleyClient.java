@@ -513,6 +513,12 @@ final class DefaultParleyClient implements ParleyClient {
             frame.path("device").asInt(), frame.path("active").asBoolean());
         toApp(() -> listener.onTyping(typing));
       }
+      case "presence" -> {
+        JsonNode lastSeen = frame.path("lastSeen");
+        PresenceEvent presence = new PresenceEvent(frame.path("user").asText(), frame.path("online").asBoolean(),
+            lastSeen.isNumber() ? lastSeen.asLong() : null);
+        toApp(() -> listener.onPresence(presence));
+      }
       case "pong" -> unansweredPings = 0;
       case "keysLow" -> replenishKeys();
       case "reconnect" -> reconnectAfterMs = frame.path("retryAfterMs").asLong(0);
@@ -658,7 +664,9 @@ final class DefaultParleyClient implements ParleyClient {
       if ("device_mismatch".equals(code)) {
         resolveMismatch(key, error);
       } else if (retryable) {
-        long delay = 100 + random.nextLong(900);
+        // rate_limited says when the send can succeed; a little jitter keeps a client's retries apart
+        JsonNode retryAfter = error.path("retryAfterMs");
+        long delay = retryAfter.isNumber() ? retryAfter.asLong() + random.nextLong(100) : 100 + random.nextLong(900);
         int attempt = generation;
         worker.schedule(() -> guarded(() -> {
           if (attempt == generation && welcomed) {

@@ -18,6 +18,9 @@ public interface Listener {
 
   default void onTyping(TypingEvent typing) {}
 
+  /** A contact came online or went offline; also each contact's presence right after connecting. */
+  default void onPresence(PresenceEvent presence) {}
+
   /** A send was stored by the server (also for sends recovered from the store after a restart). */
   default void onSent(SentMessage sent) {}
 

@@ -18,7 +18,11 @@ public record ParleySettings(
     ConversationSettings conversation,
     SessionSettings session,
     ProtocolSettings protocol,
-    DirectorySettings directory) {
+    DirectorySettings directory,
+    PresenceSettings presence,
+    RateLimitSettings rateLimits,
+    AdminSettings admin,
+    MetricsSettings metrics) {
 
   public enum Profile { EMBEDDED, PRODUCTION }
 
@@ -78,6 +82,40 @@ public record ParleySettings(
       int claimRate, Duration claimInterval, int lowPreKeys, int snapshotEvery, int cacheMaxAccounts,
       Duration cacheTtl) {}
 
+  /**
+   * Presence in Redis: while a user has a connected device, the node holding the connection refreshes
+   * an entry that lives {@code ttl} every {@code heartbeatInterval}; last-seen is kept {@code lastSeenTtl}.
+   * Each node checks the contacts it shows as online every {@code sweepInterval} (a lost node's users expire
+   * without anyone announcing it). A presence read Redis has not answered within {@code redisTimeout}
+   * reports offline.
+   */
+  public record PresenceSettings(
+      Duration ttl, Duration heartbeatInterval, Duration lastSeenTtl, Duration sweepInterval, Duration redisTimeout) {}
+
+  /** {@code permits} in any {@code interval}, over the whole cluster. */
+  public record Limit(int permits, Duration interval) {}
+
+  /**
+   * Rate limits kept in Redis: sends per user (a short burst limit and a sustained one), WebSocket upgrades
+   * per client address, and how long a check may wait for Redis before the request is let through.
+   * {@code trustedProxies}: peers whose {@code X-Forwarded-For} names the client.
+   */
+  public record RateLimitSettings(
+      boolean enabled, Limit sendBurst, Limit sendSustained, Limit connect, List<String> trustedProxies,
+      Duration redisTimeout) {}
+
+  /**
+   * Operator access (docs/adr/0015): whether the management port serves cluster changes (leave, down,
+   * join) to callers with the admin token ({@code parley.auth.admin-token}); reads are always served.
+   */
+  public record AdminSettings(boolean clusterChanges) {}
+
+  /** The Prometheus endpoint: {@code GET /metrics} on host:port, refreshed every {@code tickInterval}. */
+  public record MetricsSettings(boolean enabled, String host, int port, Duration tickInterval) {}
+
+  /** The admin token must be long enough that guessing it is hopeless. */
+  public static final int MIN_ADMIN_TOKEN_CHARS = 32;
+
   public static ParleySettings from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleySettings(
@@ -132,7 +170,30 @@ public record ParleySettings(
             c.getInt("directory.low-prekeys"),
             c.getInt("directory.snapshot-every"),
             c.getInt("directory.cache-max-accounts"),
-            c.getDuration("directory.cache-ttl")));
+            c.getDuration("directory.cache-ttl")),
+        new PresenceSettings(
+            c.getDuration("presence.ttl"),
+            c.getDuration("presence.heartbeat-interval"),
+            c.getDuration("presence.last-seen-ttl"),
+            c.getDuration("presence.sweep-interval"),
+            c.getDuration("presence.redis-timeout")),
+        new RateLimitSettings(
+            c.getBoolean("rate-limits.enabled"),
+            limit(c, "rate-limits.send-burst"),
+            limit(c, "rate-limits.send-sustained"),
+            limit(c, "rate-limits.connect"),
+            splitList(c.getString("rate-limits.trusted-proxies")),
+            c.getDuration("rate-limits.redis-timeout")),
+        new AdminSettings(c.getBoolean("admin.cluster-changes")),
+        new MetricsSettings(
+            c.getBoolean("metrics.enabled"),
+            c.getString("metrics.host"),
+            c.getInt("metrics.port"),
+            c.getDuration("metrics.tick-interval")));
+  }
+
+  private static Limit limit(Config c, String path) {
+    return new Limit(c.getInt(path + ".permits"), c.getDuration(path + ".interval"));
   }
 
   /**
@@ -152,6 +213,20 @@ public record ParleySettings(
     }
     if (directory.snapshotEvery() < 1 || directory.cacheMaxAccounts() < 1) {
       throw new IllegalArgumentException("parley.directory.snapshot-every and cache-max-accounts must be positive");
+    }
+    validatePresence();
+    validateRateLimits();
+    if (!auth.adminToken().isBlank() && auth.adminToken().strip().length() < MIN_ADMIN_TOKEN_CHARS) {
+      throw new IllegalArgumentException("parley.auth.admin-token (PARLEY_ADMIN_TOKEN) must have at least "
+          + MIN_ADMIN_TOKEN_CHARS + " characters, e.g. openssl rand -hex 32");
+    }
+    if (admin.clusterChanges() && auth.adminToken().isBlank()) {
+      throw new IllegalArgumentException("parley.admin.cluster-changes (PARLEY_ADMIN_CLUSTER_CHANGES) needs"
+          + " parley.auth.admin-token (PARLEY_ADMIN_TOKEN): cluster changes are never served without credentials");
+    }
+    if (metrics.enabled() && (metrics.port() < 0 || metrics.port() > 65535
+        || metrics.tickInterval().isNegative() || metrics.tickInterval().isZero())) {
+      throw new IllegalArgumentException("parley.metrics.port must be 0-65535 and parley.metrics.tick-interval positive");
     }
     if (profile != Profile.PRODUCTION) {
       return this;
@@ -176,6 +251,42 @@ public record ParleySettings(
       throw new IllegalArgumentException("production profile: " + String.join("; ", problems));
     }
     return this;
+  }
+
+  private void validatePresence() {
+    if (!positive(presence.ttl()) || !positive(presence.heartbeatInterval()) || !positive(presence.lastSeenTtl())
+        || !positive(presence.sweepInterval()) || !positive(presence.redisTimeout())) {
+      throw new IllegalArgumentException("parley.presence durations must be positive");
+    }
+    if (presence.heartbeatInterval().multipliedBy(2).compareTo(presence.ttl()) > 0) {
+      throw new IllegalArgumentException("parley.presence.heartbeat-interval must be at most half of"
+          + " parley.presence.ttl, or a single late heartbeat shows an online user as offline");
+    }
+    if (presence.lastSeenTtl().compareTo(presence.ttl()) < 0) {
+      throw new IllegalArgumentException("parley.presence.last-seen-ttl must be at least parley.presence.ttl");
+    }
+  }
+
+  private void validateRateLimits() {
+    for (var entry : java.util.Map.of("send-burst", rateLimits.sendBurst(), "send-sustained",
+        rateLimits.sendSustained(), "connect", rateLimits.connect()).entrySet()) {
+      if (entry.getValue().permits() < 1 || !positive(entry.getValue().interval())) {
+        throw new IllegalArgumentException("parley.rate-limits." + entry.getKey()
+            + " needs positive permits and interval");
+      }
+    }
+    if (!positive(rateLimits.redisTimeout())) {
+      throw new IllegalArgumentException("parley.rate-limits.redis-timeout must be positive");
+    }
+    for (String proxy : rateLimits.trustedProxies()) {
+      if (!proxy.matches("[0-9A-Fa-f.:]+")) {
+        throw new IllegalArgumentException("parley.rate-limits.trusted-proxies lists IP addresses; not: " + proxy);
+      }
+    }
+  }
+
+  private static boolean positive(Duration d) {
+    return !d.isNegative() && !d.isZero();
   }
 
   private static List<String> splitList(String value) {

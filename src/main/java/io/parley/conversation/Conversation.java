@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.parley.config.ParleySettings.ConversationSettings;
 import io.parley.identity.DeviceAddress;
+import io.parley.observability.Metrics;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
@@ -379,7 +380,11 @@ public final class Conversation
 
   private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> persistPost(Active state, Post cmd) {
     MessagePosted posted = new MessagePosted(cmd.sender(), cmd.idempotencyKey(), cmd.envelopes(), now());
-    return Effect().persist(posted).thenRun(next -> publish(next, posted, state.participants()));
+    long started = System.nanoTime();
+    return Effect().persist(posted).thenRun(next -> {
+      Metrics.persisted(java.time.Duration.ofNanos(System.nanoTime() - started));
+      publish(next, posted, state.participants());
+    });
   }
 
   /** Receipts are not conversation events (a seq is a journal position): the reader's inbox keeps them. */

@@ -13,6 +13,9 @@ import io.parley.directory.DeviceDirectory;
 import io.parley.directory.KeyDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
+import io.parley.limits.RateLimits;
+import io.parley.presence.Presence;
+import io.parley.observability.Metrics;
 import io.parley.protocol.ClientFrame;
 import io.parley.protocol.Envelope;
 import io.parley.protocol.ErrorCode;
@@ -33,8 +36,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -66,6 +71,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   public enum StreamAck { INSTANCE }
 
   private record FromSession(DeviceOutbound message) implements Command {}
+
+  /** A contact's presence, from the node's {@link Presence}. */
+  private record PresencePush(ServerFrame frame) implements Command {}
 
   private enum HelloTimeout implements Command { INSTANCE }
 
@@ -101,7 +109,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** Everything a connection needs from its node. */
   public record Deps(TokenVerifier verifier, ClusterSharding sharding, ConversationHistory history,
                      SessionSettings session, ProtocolSettings protocol, FrameCodec codec,
-                     DeviceDirectory directory) {}
+                     DeviceDirectory directory, ActorRef<Presence.Command> presence, RateLimits limits) {}
 
   public static Behavior<Command> create(Deps deps, Outbound outbound) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Connection(ctx, timers, deps, outbound)));
@@ -111,6 +119,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final Deps deps;
   private final Outbound outbound;
   private final ActorRef<DeviceOutbound> sessionInbox;
+  private final ActorRef<ServerFrame> presenceInbox;
   private final ArrayDeque<ActorRef<StreamAck>> heldAcks = new ArrayDeque<>();
   private DeviceAddress device;
   private boolean helloInProgress;
@@ -126,7 +135,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.deps = deps;
     this.outbound = outbound;
     this.sessionInbox = ctx.messageAdapter(DeviceOutbound.class, FromSession::new);
+    this.presenceInbox = ctx.messageAdapter(ServerFrame.class, PresencePush::new);
     timers.startSingleTimer(HelloTimeout.INSTANCE, deps.session().helloTimeout());
+    Metrics.connectionOpened();
   }
 
   @Override
@@ -137,6 +148,12 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(HelloChecked.class, this::onHelloChecked)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(FromSession.class, msg -> onSession(msg.message()))
+        .onMessage(PresencePush.class, msg -> {
+          if (attached) {
+            send(msg.frame());
+          }
+          return this;
+        })
         .onMessage(KeysChecked.class, this::onKeysChecked)
         .onMessage(HelloTimeout.class, msg -> onHelloTimeout())
         .onMessage(AttachTimeout.class, msg -> onAttachTimeout())
@@ -146,6 +163,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(Shutdown.class, this::onShutdown)
         .onMessageEquals(StreamEnded.INSTANCE, this::onStreamEnded)
         .onMessage(StreamFailed.class, msg -> onStreamEnded())
+        .onSignal(PostStop.class, stopped -> {
+          Metrics.connectionClosed();
+          return this;
+        })
         .build();
   }
 
@@ -277,6 +298,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       onRead(read);
     } else if (frame instanceof ClientFrame.Receipts receipts) {
       onReceipts(receipts);
+    } else if (frame instanceof ClientFrame.PresenceQuery query) {
+      onPresenceQuery(query);
     }
   }
 
@@ -288,11 +311,39 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       send(error(e.code(), e.getMessage()).withRequest(null, send.conversationId(), send.idempotencyKey()));
       return;
     }
-    askConversation(send.conversationId(),
-        replyTo -> new Conversation.Post(device, send.idempotencyKey(), envelopes, replyTo),
-        accepted -> new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
-            accepted.duplicate()),
-        null, send.idempotencyKey());
+    // the limit is checked before the conversation sees the send: a refused send stores nothing and leaves
+    // its idempotency key unused, so the retry after retryAfterMs is stored as new
+    DeviceAddress me = device;
+    long started = System.nanoTime();
+    CompletionStage<List<ServerFrame>> answer = deps.limits().trySend(me.user()).thenCompose(decision ->
+        decision.allowed()
+            ? conversationAnswer(send.conversationId(),
+                replyTo -> new Conversation.Post(me, send.idempotencyKey(), envelopes, replyTo),
+                accepted -> {
+                  Metrics.acknowledged(accepted.duplicate(), Duration.ofNanos(System.nanoTime() - started));
+                  return new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
+                      accepted.duplicate());
+                },
+                null, send.idempotencyKey())
+            : CompletableFuture.completedFuture(List.of(error(ErrorCode.RATE_LIMITED,
+                    "too many messages; retry after retryAfterMs with the same idempotency key")
+                .withRequest(null, send.conversationId(), send.idempotencyKey())
+                .withRetryAfter(decision.retryAfterMs()))));
+    answerWith(answer, null, send.conversationId(), send.idempotencyKey());
+  }
+
+  /** Presence of users this user shares a conversation with, read from Redis by the node's {@link Presence}. */
+  private void onPresenceQuery(ClientFrame.PresenceQuery query) {
+    CompletionStage<List<ServerFrame>> answer = AskPattern.<Presence.Command, Presence.Answer>ask(deps.presence(),
+            replyTo -> new Presence.Query(device.user(), query.users(), replyTo), deps.session().askTimeout(),
+            getContext().getSystem().scheduler())
+        .thenApply(reply -> List.of(reply instanceof Presence.Statuses statuses
+            ? new ServerFrame.Presences(query.requestId(), statuses.statuses().stream()
+                .map(s -> new ServerFrame.Presence(s.user(), s.online(), s.online() ? null : s.lastSeen()))
+                .toList())
+            : error(ErrorCode.NOT_PARTICIPANT, "presence is shown only to users sharing a conversation")
+                .withRequest(query.requestId(), null, null)));
+    answerWith(answer, query.requestId(), null, null);
   }
 
   private List<SealedEnvelope> seal(List<Envelope> envelopes) {
@@ -394,12 +445,18 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void askConversation(String conversationId,
       Function<ActorRef<Conversation.Reply>, Conversation.Command> command,
       Function<Conversation.Accepted, ServerFrame> onAccepted, String requestId, String idempotencyKey) {
-    CompletionStage<List<ServerFrame>> answer = conversation(conversationId)
+    answerWith(conversationAnswer(conversationId, command, onAccepted, requestId, idempotencyKey), requestId,
+        conversationId, idempotencyKey);
+  }
+
+  private CompletionStage<List<ServerFrame>> conversationAnswer(String conversationId,
+      Function<ActorRef<Conversation.Reply>, Conversation.Command> command,
+      Function<Conversation.Accepted, ServerFrame> onAccepted, String requestId, String idempotencyKey) {
+    return conversation(conversationId)
         .<Conversation.Reply>ask(command::apply, deps.session().askTimeout())
         .thenApply(reply -> List.of(reply instanceof Conversation.Accepted accepted
             ? onAccepted.apply(accepted)
             : refusedFrame(reply, requestId, conversationId, idempotencyKey)));
-    answerWith(answer, requestId, conversationId, idempotencyKey);
   }
 
   private void answerWith(CompletionStage<List<ServerFrame>> answer, String requestId, String conversationId,
@@ -434,12 +491,16 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         send(new ServerFrame.Welcome(device.user(), device.device(), WebSocketFlow.HEARTBEAT.toMillis(),
             deps.protocol().maxFrameBytes()));
         checkKeys();
+        deps.presence().tell(new Presence.Connected(device.user(), presenceInbox, getContext().getSelf()));
       }
       return this;
     }
     if (message instanceof DeviceOutbound.Push push) {
       if (attached) {
         send(push.frame());
+        if (push.frame() instanceof ServerFrame.Member member) {
+          deps.presence().tell(new Presence.ConversationChanged(device.user(), member.conversationId()));
+        }
       }
       return this;
     }
@@ -538,6 +599,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void send(ServerFrame frame) {
     if (closing) {
       return;
+    }
+    if (frame instanceof ServerFrame.Error error && error.idempotencyKey() != null) {
+      Metrics.rejected(error.code());
     }
     if (!outbound.offer(deps.codec().encode(frame))) {
       endWith(error(ErrorCode.TOO_SLOW, "client is too far behind; resume from your cursors"),

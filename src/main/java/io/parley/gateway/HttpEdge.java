@@ -13,6 +13,8 @@ import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings;
 import io.parley.directory.KeyDirectoryRoutes;
 import io.parley.identity.Accounts;
+import io.parley.limits.RateLimits;
+import io.parley.limits.RedisRateLimit;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -28,11 +30,14 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -57,10 +62,12 @@ public final class HttpEdge extends AllDirectives {
   private final ActorRef<Connections.Command> connections;
   private final KeyDirectoryRoutes keys;
   private final Executor blocking;
+  private final RateLimits limits;
+  private final ClientAddress clientAddress;
 
   private HttpEdge(ActorSystem<?> system, ParleySettings settings, TokenVerifier verifier,
                    Optional<DevTokenIssuer> devTokens, Accounts accounts, ActorRef<Connections.Command> connections,
-                   KeyDirectoryRoutes keys) {
+                   KeyDirectoryRoutes keys, RateLimits limits) {
     this.system = system;
     this.settings = settings;
     this.verifier = verifier;
@@ -69,13 +76,15 @@ public final class HttpEdge extends AllDirectives {
     this.connections = connections;
     this.keys = keys;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    this.limits = limits;
+    this.clientAddress = new ClientAddress(settings.rateLimits().trustedProxies());
   }
 
   /** Binds the edge and registers its part in coordinated shutdown. */
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, ParleySettings settings,
       TokenVerifier verifier, Optional<DevTokenIssuer> devTokens, Accounts accounts,
-      ActorRef<Connections.Command> connections, KeyDirectoryRoutes keys) {
-    HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections, keys);
+      ActorRef<Connections.Command> connections, KeyDirectoryRoutes keys, RateLimits limits) {
+    HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections, keys, limits);
     return Http.get(system).newServerAt(settings.http().host(), settings.http().port())
         .bind(edge.routes())
         .thenApply(binding -> {
@@ -86,14 +95,36 @@ public final class HttpEdge extends AllDirectives {
 
   Route routes() {
     return concat(
-        path(segment("v1").slash("ws"), () -> get(() -> handleWebSocketMessages(WebSocketFlow.create(system,
-            connections, settings.protocol().maxFrameBytes(), settings.session().outboundBuffer())))),
+        path(segment("v1").slash("ws"), () -> get(() -> connectLimited(() -> handleWebSocketMessages(
+            WebSocketFlow.create(system, connections, settings.protocol().maxFrameBytes(),
+                settings.session().outboundBuffer()))))),
         path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
             parameterOptional("handle", handle -> lookup(handle.orElse("")))))),
         pathPrefix(segment("v1").slash("keys"), () -> authenticated(keys::routes)),
         path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
             .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
+  }
+
+  /** WebSocket upgrades per client address (ADR 0012): the excess gets 429 with Retry-After. */
+  private Route connectLimited(java.util.function.Supplier<Route> inner) {
+    return extractRequest(request -> optionalHeaderValueByName("X-Forwarded-For", forwardedFor -> {
+      Optional<String> client = clientAddress.of(
+          request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress), forwardedFor);
+      if (client.isEmpty()) {
+        return inner.get();
+      }
+      return onSuccess(limits.tryConnect(client.get()), decision -> decision.allowed()
+          ? inner.get()
+          : tooManyConnects(decision));
+    }));
+  }
+
+  private Route tooManyConnects(RedisRateLimit.Decision decision) {
+    long seconds = Math.max(1, (decision.retryAfterMs() + 999) / 1000);
+    return respondWithHeader(RawHeader.create("Retry-After", Long.toString(seconds)), () ->
+        json(StatusCodes.TOO_MANY_REQUESTS, Map.of("error", "rate_limited",
+            "message", "too many connections from this address", "retryAfterMs", decision.retryAfterMs())));
   }
 
   private Route lookup(String handle) {

@@ -19,7 +19,8 @@ import java.util.Map;
   @JsonSubTypes.Type(value = ClientFrame.Ping.class, name = "ping"),
   @JsonSubTypes.Type(value = ClientFrame.ListConversations.class, name = "listConversations"),
   @JsonSubTypes.Type(value = ClientFrame.Read.class, name = "read"),
-  @JsonSubTypes.Type(value = ClientFrame.Receipts.class, name = "receipts")
+  @JsonSubTypes.Type(value = ClientFrame.Receipts.class, name = "receipts"),
+  @JsonSubTypes.Type(value = ClientFrame.PresenceQuery.class, name = "presence")
 })
 public sealed interface ClientFrame {
 
@@ -124,6 +125,19 @@ public sealed interface ClientFrame {
   record ListConversations(String requestId) implements ClientFrame {
     public ListConversations {
       Check.requestId(requestId);
+    }
+  }
+
+  /** Asks for the presence of users the requester shares a conversation with (at most 100 per request). */
+  record PresenceQuery(String requestId, List<String> users) implements ClientFrame {
+    public static final int MAX_USERS = 100;
+
+    public PresenceQuery {
+      Check.requestId(requestId);
+      Check.that(users != null && !users.isEmpty() && users.size() <= MAX_USERS,
+          "users must name 1 to " + MAX_USERS + " accounts");
+      users = List.copyOf(new java.util.LinkedHashSet<>(users));
+      users.forEach(Check::accountId);
     }
   }
 }

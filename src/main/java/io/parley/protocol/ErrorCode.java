@@ -27,6 +27,7 @@ public enum ErrorCode {
   DEVICE_MISMATCH("device_mismatch", false),
   RANGE_TOO_LARGE("range_too_large", false),
   TOO_SLOW("too_slow", true),
+  RATE_LIMITED("rate_limited", true),
   UNAVAILABLE("unavailable", true),
   INTERNAL("internal", true);
 

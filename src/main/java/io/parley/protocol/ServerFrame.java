@@ -24,6 +24,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.Error.class, name = "error"),
   @JsonSubTypes.Type(value = ServerFrame.Reconnect.class, name = "reconnect"),
   @JsonSubTypes.Type(value = ServerFrame.KeysLow.class, name = "keysLow"),
+  @JsonSubTypes.Type(value = ServerFrame.Presence.class, name = "presence"),
+  @JsonSubTypes.Type(value = ServerFrame.Presences.class, name = "presences"),
   @JsonSubTypes.Type(value = ServerFrame.Close.class, name = "close")
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -71,20 +73,30 @@ public sealed interface ServerFrame extends CborSerializable {
 
   record Markers(String user, long delivered, long read) {}
 
-  /** {@code missing} and {@code stale} come only with {@code device_mismatch}. */
+  /**
+   * {@code missing} and {@code stale} come only with {@code device_mismatch}, {@code retryAfterMs} only with
+   * {@code rate_limited}.
+   */
   record Error(String code, String message, boolean retryable, String requestId, String conversationId,
-               String idempotencyKey, List<DeviceRef> missing, List<DeviceRef> stale) implements ServerFrame {
+               String idempotencyKey, List<DeviceRef> missing, List<DeviceRef> stale, Long retryAfterMs)
+      implements ServerFrame {
     public static Error of(ErrorCode code, String message) {
-      return new Error(code.wire(), message, code.retryable(), null, null, null, null, null);
+      return new Error(code.wire(), message, code.retryable(), null, null, null, null, null, null);
     }
 
     public Error withRequest(String requestId, String conversationId, String idempotencyKey) {
-      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, missing, stale);
+      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, missing, stale,
+          retryAfterMs);
     }
 
     public Error withDevices(List<DeviceRef> missing, List<DeviceRef> stale) {
       return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, List.copyOf(missing),
-          List.copyOf(stale));
+          List.copyOf(stale), retryAfterMs);
+    }
+
+    public Error withRetryAfter(long retryAfterMs) {
+      return new Error(code, message, retryable, requestId, conversationId, idempotencyKey, missing, stale,
+          retryAfterMs);
     }
   }
 
@@ -93,6 +105,15 @@ public sealed interface ServerFrame extends CborSerializable {
 
   /** The device has fewer one-time prekeys left in the key directory than the low mark: upload more. */
   record KeysLow(int device, int oneTimePreKeys) implements ServerFrame {}
+
+  /**
+   * A contact's presence, pushed on connect and on every change: {@code online} while any of the user's
+   * devices is connected; {@code lastSeen} (epoch ms) when offline, absent when never seen.
+   */
+  record Presence(String user, boolean online, Long lastSeen) implements ServerFrame {}
+
+  /** The answer to a {@code presence} request, one entry per user asked for. */
+  record Presences(String requestId, List<Presence> users) implements ServerFrame {}
 
   /** The server is going away: reconnect (to any node) after {@code retryAfterMs}. */
   record Reconnect(long retryAfterMs, String reason) implements ServerFrame {}

@@ -6,6 +6,7 @@ import io.parley.conversation.ConversationHistory;
 import io.parley.identity.DeviceAddress;
 import io.parley.conversation.Conversation;
 import io.parley.inbox.Inbox;
+import io.parley.observability.Metrics;
 import io.parley.protocol.ReceiptKind;
 import io.parley.protocol.ServerFrame;
 import io.parley.serialization.CborSerializable;
@@ -438,6 +439,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   private void push(Stream stream, ConversationEvent event) {
     connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
+    Metrics.pushed();
     stream.lastSent = event.seq();
     inFlight++;
   }

@@ -27,6 +27,7 @@ final class TestClients implements AutoCloseable {
     final List<MemberEvent> members = new CopyOnWriteArrayList<>();
     final List<Receipt> receipts = new CopyOnWriteArrayList<>();
     final List<TypingEvent> typing = new CopyOnWriteArrayList<>();
+    final List<PresenceEvent> presence = new CopyOnWriteArrayList<>();
     final List<SentMessage> sent = new CopyOnWriteArrayList<>();
     final List<ParleyClientException> errors = new CopyOnWriteArrayList<>();
     final List<ConnectionState> states = new CopyOnWriteArrayList<>();
@@ -63,6 +64,7 @@ final class TestClients implements AutoCloseable {
     @Override public void onMember(MemberEvent member) { members.add(member); }
     @Override public void onReceipt(Receipt receipt) { receipts.add(receipt); }
     @Override public void onTyping(TypingEvent event) { typing.add(event); }
+    @Override public void onPresence(PresenceEvent event) { presence.add(event); }
     @Override public void onSent(SentMessage message) { sent.add(message); }
     @Override public void onError(ParleyClientException error) { errors.add(error); }
     @Override public void onConnectionState(ConnectionState state) { states.add(state); }

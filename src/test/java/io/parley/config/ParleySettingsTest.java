@@ -51,4 +51,31 @@ class ParleySettingsTest {
     assertThatThrownBy(() -> ParleySettings.from(production(withDevTokens)).validated())
         .hasMessageContaining("dev tokens");
   }
+
+  @Test
+  void metricsAreOnInProductionOnAllInterfacesAndOffOnALaptop() {
+    ParleySettings laptop = ParleySettings.from(ConfigFactory.load()).validated();
+    assertThat(laptop.metrics().enabled()).isFalse();
+    assertThat(laptop.admin().clusterChanges()).isFalse();
+
+    ParleySettings production = ParleySettings.from(production(Map.of()));
+    assertThat(production.metrics().enabled()).isTrue();
+    assertThat(production.metrics().host()).isEqualTo("0.0.0.0");
+    assertThat(production.metrics().port()).isEqualTo(9095);
+  }
+
+  @Test
+  void clusterChangesAreNeverServedWithoutAnAdminTokenOfAtLeast32Characters() {
+    assertThatThrownBy(() -> ParleySettings.from(ConfigFactory.parseMap(Map.of("parley.admin.cluster-changes", true))
+            .withFallback(ConfigFactory.load())).validated())
+        .hasMessageContaining("PARLEY_ADMIN_TOKEN");
+    assertThatThrownBy(() -> ParleySettings.from(ConfigFactory.parseMap(Map.of("parley.auth.admin-token", "short"))
+            .withFallback(ConfigFactory.load())).validated())
+        .hasMessageContaining("at least 32");
+
+    ParleySettings ok = ParleySettings.from(ConfigFactory.parseMap(Map.of(
+            "parley.admin.cluster-changes", true, "parley.auth.admin-token", "t".repeat(32)))
+        .withFallback(ConfigFactory.load())).validated();
+    assertThat(ok.admin().clusterChanges()).isTrue();
+  }
 }

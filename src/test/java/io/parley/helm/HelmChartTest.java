@@ -101,7 +101,44 @@ class HelmChartTest {
         .containsEntry("path", "/alive").containsEntry("port", "management");
     assertThat(list(container.get("ports")))
         .extracting(p -> map(p).get("name") + ":" + map(p).get("containerPort"))
-        .containsExactly("http:8080", "management:8558", "remoting:25520");
+        .containsExactly("http:8080", "management:8558", "remoting:25520", "metrics:9095");
+  }
+
+  @Test
+  void prometheusFindsTheMetricsPortOfEveryPod() {
+    Map<String, Object> env = env(rendered);
+    assertThat(env).containsEntry("PARLEY_METRICS_ENABLED", "true").containsEntry("PARLEY_METRICS_PORT", "9095");
+    assertThat(at(only(rendered, "Deployment"), "spec", "template", "metadata", "annotations"))
+        .containsEntry("prometheus.io/scrape", "true")
+        .containsEntry("prometheus.io/port", "9095")
+        .containsEntry("prometheus.io/path", "/metrics");
+    assertThat(kinds(rendered)).doesNotContain("ServiceMonitor");
+
+    List<Map<String, Object>> monitored = render(template().set("existingSecret", SECRET)
+        .set("metrics.serviceMonitor.enabled", true).set("metrics.serviceMonitor.labels.release", "prometheus"));
+    Map<String, Object> monitor = only(monitored, "ServiceMonitor");
+    Map<String, Object> metricsService = monitored.stream()
+        .filter(d -> "Service".equals(d.get("kind")) && at(d, "metadata").get("name").toString().endsWith("-metrics"))
+        .findFirst().orElseThrow();
+    assertThat(at(monitor, "metadata", "labels")).containsEntry("release", "prometheus");
+    assertThat(at(metricsService, "metadata", "labels"))
+        .containsAllEntriesOf(at(monitor, "spec", "selector", "matchLabels"));
+    assertThat(at(metricsService, "spec")).containsEntry("clusterIP", "None");
+    assertThat(list(at(monitor, "spec").get("endpoints"))).singleElement()
+        .satisfies(e -> assertThat(map(e)).containsEntry("port", "metrics").containsEntry("path", "/metrics"));
+
+    List<Map<String, Object>> off = render(template().set("existingSecret", SECRET).set("metrics.enabled", false)
+        .set("metrics.serviceMonitor.enabled", true));
+    assertThat(kinds(off)).doesNotContain("ServiceMonitor");
+    assertThat(list(container(off).get("ports"))).extracting(p -> map(p).get("name")).doesNotContain("metrics");
+    assertThat(env(off)).containsEntry("PARLEY_METRICS_ENABLED", "false");
+  }
+
+  @Test
+  void clusterChangesAreOffUnlessTurnedOn() {
+    assertThat(env(rendered)).containsEntry("PARLEY_ADMIN_CLUSTER_CHANGES", "false");
+    assertThat(env(render(template().set("existingSecret", SECRET).set("admin.clusterChanges", true))))
+        .containsEntry("PARLEY_ADMIN_CLUSTER_CHANGES", "true");
   }
 
   @Test

@@ -126,7 +126,8 @@ class FrameCodecTest {
         new ClientFrame.Fetch("r4", CONV, 1, 1),
         new ClientFrame.Typing(CONV, false),
         new ClientFrame.Ping("n"),
-        new ClientFrame.ListConversations(null));
+        new ClientFrame.ListConversations(null),
+        new ClientFrame.PresenceQuery("r6", List.of(BOB)));
   }
 
   @Test
@@ -473,6 +474,11 @@ class FrameCodecTest {
         args(new ServerFrame.Receipts("r9", CONV, List.of(new ServerFrame.Markers(BOB, 42, 40))), "receipts"),
         args(new ServerFrame.Reconnect(1_500, "deploy"), "reconnect"),
         args(new ServerFrame.KeysLow(1, 7), "keysLow"),
+        args(ServerFrame.Error.of(ErrorCode.RATE_LIMITED, "slow down").withRequest(null, CONV, KEY)
+            .withRetryAfter(850), "error"),
+        args(new ServerFrame.Presence(BOB, true, null), "presence"),
+        args(new ServerFrame.Presence(BOB, false, 1_735_689_600_000L), "presence"),
+        args(new ServerFrame.Presences("r6", List.of(new ServerFrame.Presence(BOB, false, null))), "presences"),
         args(new ServerFrame.Close(1012, "restarting"), "close"));
   }
 
@@ -489,6 +495,28 @@ class FrameCodecTest {
     assertThat(json.has("envelope")).isFalse();
     assertThat(json.path("seq").asLong()).isEqualTo(14);
     assertThat(json.path("fromUser").asText()).isEqualTo(BOB);
+  }
+
+  @Test
+  void aRateLimitedErrorIsRetryableAndSaysWhen() throws Exception {
+    JsonNode json = plain.readTree(codec.encode(ServerFrame.Error.of(ErrorCode.RATE_LIMITED, "slow down")
+        .withRequest(null, CONV, KEY).withRetryAfter(850)));
+
+    assertThat(json.path("code").asText()).isEqualTo("rate_limited");
+    assertThat(json.path("retryable").asBoolean()).isTrue();
+    assertThat(json.path("retryAfterMs").asLong()).isEqualTo(850);
+    assertThat(json.path("idempotencyKey").asText()).isEqualTo(KEY);
+  }
+
+  @Test
+  void aPresenceRequestNamesOneToAHundredAccounts() {
+    assertThat(decode("{\"type\":\"presence\",\"requestId\":\"r1\",\"users\":[\"" + BOB + "\",\"" + BOB + "\"]}"))
+        .isEqualTo(new ClientFrame.PresenceQuery("r1", List.of(BOB)));
+    assertThatThrownBy(() -> decode("{\"type\":\"presence\",\"requestId\":\"r1\",\"users\":[]}"))
+        .isInstanceOf(InvalidFrameException.class)
+        .satisfies(e -> assertThat(((InvalidFrameException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST));
+    assertThatThrownBy(() -> decode("{\"type\":\"presence\",\"requestId\":\"r1\",\"users\":[\"alice\"]}"))
+        .isInstanceOf(InvalidFrameException.class);
   }
 
   @Test
@@ -546,7 +574,8 @@ class FrameCodecTest {
         .doesNotHaveDuplicates()
         .allMatch(wire -> wire.matches("[a-z]+(_[a-z]+)*"));
     assertThat(Arrays.stream(ErrorCode.values()).filter(ErrorCode::retryable))
-        .containsExactlyInAnyOrder(ErrorCode.TOO_SLOW, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL);
+        .containsExactlyInAnyOrder(ErrorCode.TOO_SLOW, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE,
+            ErrorCode.INTERNAL);
   }
 
   // ---- helpers ----

@@ -75,6 +75,7 @@ public final class NodeProcess implements AutoCloseable {
         "parley.redis.url", redisUrl,
         "parley.auth.dev-tokens.enabled", "true",
         "parley.session.cursor-flush-interval", "200ms",
+        "parley.rate-limits.enabled", "false",
         "pekko.remote.artery.canonical.port", "0",
         "pekko.management.http.port", Integer.toString(managementPort));
   }

@@ -21,6 +21,8 @@ public final class TestNode {
     values.put("parley.redis.url", "");
     values.put("parley.auth.dev-tokens.enabled", true);
     values.put("parley.session.cursor-flush-interval", "200ms");
+    // tests send bursts from one account and connect often from one address; the limits' own tests enable them
+    values.put("parley.rate-limits.enabled", false);
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("pekko.management.http.port", 0);
     values.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");

@@ -21,7 +21,7 @@ import java.util.function.Predicate;
 /**
  * A raw protocol client over a real WebSocket, for tests. Receipts arrive whenever another member's device
  * acknowledges, interleaved with everything else, so they are kept apart: {@link #receipt} reads them, and
- * the other readers never see them.
+ * the other readers never see them. Pushed presence frames likewise go to {@link #presence}.
  */
 public final class WsClient implements AutoCloseable {
   public static final Duration WAIT = Duration.ofSeconds(10);
@@ -30,6 +30,7 @@ public final class WsClient implements AutoCloseable {
   private final WebSocket socket;
   private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
   private final LinkedBlockingQueue<ServerFrame.Receipt> receipts = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<ServerFrame.Presence> presence = new LinkedBlockingQueue<>();
   private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
   private volatile boolean reading = true;
 
@@ -115,6 +116,28 @@ public final class WsClient implements AutoCloseable {
     throw new AssertionError("no matching receipt within " + WAIT);
   }
 
+  /** Skips pushed presence frames until one matching {@code test} arrives (within {@code within}). */
+  public ServerFrame.Presence presence(Predicate<ServerFrame.Presence> test, Duration within) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      ServerFrame.Presence frame = pollFrom(presence, Duration.ofNanos(deadline - System.nanoTime()));
+      if (frame != null && test.test(frame)) {
+        return frame;
+      }
+    }
+    throw new AssertionError("no matching presence frame within " + within);
+  }
+
+  /** All pushed presence frames that arrive until {@code quiet} passes without one. */
+  public List<ServerFrame.Presence> drainPresence(Duration quiet) {
+    List<ServerFrame.Presence> drained = new ArrayList<>();
+    ServerFrame.Presence frame;
+    while ((frame = pollFrom(presence, quiet)) != null) {
+      drained.add(frame);
+    }
+    return drained;
+  }
+
   /** All receipts that arrive until {@code quiet} passes without one. */
   public List<ServerFrame.Receipt> drainReceipts(Duration quiet) {
     List<ServerFrame.Receipt> drained = new ArrayList<>();
@@ -169,6 +192,8 @@ public final class WsClient implements AutoCloseable {
         ServerFrame frame = CODEC.decodeServer(partial.toString());
         if (frame instanceof ServerFrame.Receipt receipt) {
           receipts.add(receipt);
+        } else if (frame instanceof ServerFrame.Presence pushed) {
+          presence.add(pushed);
         } else {
           frames.add(frame);
         }

@@ -1,0 +1,56 @@
+package io.parley.limits;
+
+import io.parley.config.ParleySettings.RateLimitSettings;
+import io.parley.limits.RedisRateLimit.Decision;
+import io.parley.redis.KeyedHash;
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.redisson.api.RedissonClient;
+
+/**
+ * The node's request limits, shared by the cluster through Redis: sends per user (a burst limit and a
+ * sustained one) and WebSocket upgrades per client address. All checks are asynchronous and fail open
+ * (ADR 0012).
+ */
+public final class RateLimits {
+  private static final CompletionStage<Decision> ALLOWED = CompletableFuture.completedFuture(Decision.ALLOWED);
+
+  private final boolean enabled;
+  private final RedisRateLimit sendBurst;
+  private final RedisRateLimit sendSustained;
+  private final RedisRateLimit connect;
+
+  public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
+    this.enabled = settings.enabled();
+    this.sendBurst = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendBurst().permits(),
+        settings.sendBurst().interval(), settings.redisTimeout(), clock);
+    this.sendSustained = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendSustained().permits(),
+        settings.sendSustained().interval(), settings.redisTimeout(), clock);
+    this.connect = new RedisRateLimit(redis, hash, "connects", "connect-limit", settings.connect().permits(),
+        settings.connect().interval(), settings.redisTimeout(), clock);
+  }
+
+  /**
+   * One send of {@code accountId}. The sustained limit is asked only when the burst limit allows, so a send
+   * refused for its burst takes no permit of the sustained window.
+   */
+  public CompletionStage<Decision> trySend(String accountId) {
+    if (!enabled) {
+      return ALLOWED;
+    }
+    return sendBurst.tryAcquire(accountId).thenCompose(burst -> burst.allowed()
+        ? sendSustained.tryAcquire(accountId)
+        : CompletableFuture.completedFuture(burst));
+  }
+
+  /** One WebSocket upgrade from {@code clientAddress}. */
+  public CompletionStage<Decision> tryConnect(String clientAddress) {
+    return enabled ? connect.tryAcquire(clientAddress) : ALLOWED;
+  }
+
+  /** How many checks were let through because Redis did not answer (a counter for metrics). */
+  public long failedOpen() {
+    return sendBurst.failedOpen() + sendSustained.failedOpen() + connect.failedOpen();
+  }
+}

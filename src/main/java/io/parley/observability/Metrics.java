@@ -1,0 +1,64 @@
+package io.parley.observability;
+
+import java.time.Duration;
+import kamon.Kamon;
+import kamon.metric.Counter;
+import kamon.metric.Gauge;
+import kamon.metric.Histogram;
+import kamon.metric.MeasurementUnit;
+
+/**
+ * Parley's own instruments, exported through Kamon (docs/adr/0015). Tags carry only bounded, non-identifying
+ * values (an error code, an entity type): never an account, device, conversation, handle or content.
+ * Instruments record whether or not a reporter is running; {@link MetricsEndpoint} exports them.
+ */
+public final class Metrics {
+  private static final Gauge CONNECTIONS = Kamon.gauge("parley.connections",
+      "Live WebSocket connections of this node").withoutTags();
+  private static final Counter ACCEPTED = Kamon.counter("parley.messages.accepted",
+      "Messages stored and acknowledged").withoutTags();
+  private static final Counter DUPLICATES = Kamon.counter("parley.messages.duplicates",
+      "Sends of an idempotency key already stored: acknowledged with the original seq, nothing stored").withoutTags();
+  private static final Histogram SEND_TO_ACK = Kamon.histogram("parley.send.ack.latency",
+      "From a send frame read to its ack written, for messages stored", MeasurementUnit.time().nanoseconds())
+      .withoutTags();
+  private static final Counter PUSHES = Kamon.counter("parley.delivery.pushes",
+      "Conversation events pushed to bound device connections").withoutTags();
+  private static final Histogram PERSIST = Kamon.histogram("parley.journal.persist.latency",
+      "From a conversation's persist to the journal's confirmation", MeasurementUnit.time().nanoseconds())
+      .withoutTags();
+
+  private Metrics() {}
+
+  public static void connectionOpened() {
+    CONNECTIONS.increment();
+  }
+
+  public static void connectionClosed() {
+    CONNECTIONS.decrement();
+  }
+
+  /** A send was acknowledged: a newly stored message after {@code latency}, or a duplicate. */
+  public static void acknowledged(boolean duplicate, Duration latency) {
+    if (duplicate) {
+      DUPLICATES.increment();
+    } else {
+      ACCEPTED.increment();
+      SEND_TO_ACK.record(latency.toNanos());
+    }
+  }
+
+  /** A send was refused with the protocol error {@code code} (one of a fixed set of wire codes). */
+  public static void rejected(String code) {
+    Kamon.counter("parley.messages.rejected", "Sends refused, by protocol error code")
+        .withTag("code", code).increment();
+  }
+
+  public static void pushed() {
+    PUSHES.increment();
+  }
+
+  public static void persisted(Duration latency) {
+    PERSIST.record(latency.toNanos());
+  }
+}

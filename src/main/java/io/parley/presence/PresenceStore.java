@@ -1,0 +1,181 @@
+package io.parley.presence;
+
+import io.parley.config.ParleySettings.PresenceSettings;
+import io.parley.redis.KeyedHash;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.redisson.api.RBatch;
+import org.redisson.api.RFuture;
+import org.redisson.api.RScript;
+import org.redisson.api.RScriptAsync;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+
+/**
+ * Presence in Redis (ADR 0011). Per user, under an HMAC of the account id (never the id itself):
+ * <ul>
+ *   <li>{@code parley:presence:{h}:nodes}, a sorted set of the nodes holding a connection of the user,
+ *       each scored with the time its entry expires. A node's heartbeat pushes its expiry {@code ttl} ahead,
+ *       and the whole key expires {@code ttl} after the last heartbeat of any node. The user is online while
+ *       any entry has not expired, so a lost node's users go offline by themselves.</li>
+ *   <li>{@code parley:presence:{h}:seen}, the time of the last heartbeat or of the last device leaving,
+ *       kept {@code lastSeenTtl}: after a node is lost, last-seen is its last heartbeat.</li>
+ * </ul>
+ * Times are the Redis server's clock, so nodes' clocks never disagree about expiry. Values are node ids
+ * (random per node start) and epoch milliseconds: no account id. Each operation is one Lua script, so
+ * concurrent nodes cannot interleave inside one.
+ */
+public final class PresenceStore {
+
+  /** What a user's presence is: {@code lastSeen} only when offline, null when never seen (or unknown). */
+  public record Status(String user, boolean online, Long lastSeen) {
+    static Status unknown(String user) {
+      return new Status(user, false, null);
+    }
+  }
+
+  private static final String NOW = """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local nowText = string.format('%d', now)
+      """;
+
+  /** ARGV: node, ttl ms, last-seen ttl ms. Returns whether the user was online before (any live node). */
+  private static final String BEAT = NOW + """
+      local live = redis.call('ZCOUNT', KEYS[1], '(' .. nowText, '+inf')
+      redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowText)
+      redis.call('ZADD', KEYS[1], string.format('%d', now + tonumber(ARGV[2])), ARGV[1])
+      redis.call('PEXPIRE', KEYS[1], ARGV[2])
+      redis.call('SET', KEYS[2], nowText, 'PX', ARGV[3])
+      return {tostring(live)}
+      """;
+
+  /** ARGV: node, last-seen ttl ms. Returns {online after, now}. */
+  private static final String LEAVE = NOW + """
+      redis.call('ZREM', KEYS[1], ARGV[1])
+      local live = redis.call('ZCOUNT', KEYS[1], '(' .. nowText, '+inf')
+      if live == 0 then
+        redis.call('DEL', KEYS[1])
+        redis.call('SET', KEYS[2], nowText, 'PX', ARGV[2])
+        return {'0', nowText}
+      end
+      return {'1', nowText}
+      """;
+
+  /** Returns {online, last seen or ''}. */
+  private static final String READ = NOW + """
+      local live = redis.call('ZCOUNT', KEYS[1], '(' .. nowText, '+inf')
+      local seen = redis.call('GET', KEYS[2])
+      return {tostring(live), seen or ''}
+      """;
+
+  private final RedissonClient redis;
+  private final KeyedHash hash;
+  private final String node;
+  private final String ttlMs;
+  private final String lastSeenTtlMs;
+  private final long timeoutMs;
+  private final java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
+
+  public PresenceStore(RedissonClient redis, KeyedHash hash, PresenceSettings settings, String node) {
+    this.redis = redis;
+    this.hash = hash;
+    this.node = node;
+    this.ttlMs = Long.toString(settings.ttl().toMillis());
+    this.lastSeenTtlMs = Long.toString(settings.lastSeenTtl().toMillis());
+    this.timeoutMs = settings.redisTimeout().toMillis();
+  }
+
+  /**
+   * Refreshes this node's entry of every user in one round trip. Answers, per user, whether the user was
+   * online before this heartbeat (false: the user has just come online).
+   */
+  public CompletionStage<Map<String, Boolean>> beat(Collection<String> users) {
+    return batch(users, (script, user) -> script.evalAsync(RScript.Mode.READ_WRITE, BEAT, RScript.ReturnType.LIST,
+            keys(user), node, ttlMs, lastSeenTtlMs),
+        (user, result) -> !"0".equals(result.get(0)));
+  }
+
+  /** This node holds no connection of {@code user} any more; answers the user's presence after that. */
+  public CompletionStage<Status> leave(String user) {
+    RFuture<List<Object>> left = redis.getScript(StringCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, LEAVE,
+        RScript.ReturnType.LIST, keys(user), node, lastSeenTtlMs);
+    return left.thenApply(result -> "1".equals(result.get(0))
+        ? new Status(user, true, null)
+        : new Status(user, false, Long.parseLong((String) result.get(1))));
+  }
+
+  /**
+   * The presence of every user in one round trip. When Redis does not answer within the timeout, every user
+   * reads as offline with no last-seen: presence degrades, nothing fails.
+   */
+  public CompletionStage<List<Status>> read(Collection<String> users) {
+    return batch(users, (script, user) -> script.evalAsync(RScript.Mode.READ_ONLY, READ, RScript.ReturnType.LIST,
+            keys(user)),
+        PresenceStore::status)
+        .thenApply(byUser -> users.stream().map(byUser::get).toList())
+        .toCompletableFuture()
+        .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .exceptionally(failure -> {
+          failed();
+          return users.stream().map(Status::unknown).toList();
+        });
+  }
+
+  /** Counts a Redis operation that failed or timed out. */
+  void failed() {
+    failures.incrementAndGet();
+  }
+
+  /** How many presence operations Redis did not answer (a counter for metrics). */
+  public long failures() {
+    return failures.get();
+  }
+
+  private static Status status(String user, List<Object> result) {
+    if (!"0".equals(result.get(0))) {
+      return new Status(user, true, null);
+    }
+    String seen = (String) result.get(1);
+    return new Status(user, false, seen.isEmpty() ? null : Long.parseLong(seen));
+  }
+
+  private interface Call {
+    RFuture<List<Object>> on(RScriptAsync script, String user);
+  }
+
+  private interface Parse<T> {
+    T from(String user, List<Object> result);
+  }
+
+  private <T> CompletionStage<Map<String, T>> batch(Collection<String> users, Call call, Parse<T> parse) {
+    if (users.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    RBatch batch = redis.createBatch();
+    RScriptAsync script = batch.getScript(StringCodec.INSTANCE);
+    List<String> order = new ArrayList<>(users);
+    List<RFuture<List<Object>>> results = new ArrayList<>(order.size());
+    for (String user : order) {
+      results.add(call.on(script, user));
+    }
+    return batch.executeAsync().thenApply(done -> {
+      Map<String, T> byUser = new HashMap<>();
+      for (int i = 0; i < order.size(); i++) {
+        byUser.put(order.get(i), parse.from(order.get(i), results.get(i).toCompletableFuture().join()));
+      }
+      return byUser;
+    });
+  }
+
+  private List<Object> keys(String user) {
+    String tag = "parley:presence:{" + hash.of("presence", user) + "}:";
+    return List.of(tag + "nodes", tag + "seen");
+  }
+}
