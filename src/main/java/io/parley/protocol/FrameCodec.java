@@ -32,11 +32,37 @@ public final class FrameCodec {
       .build();
 
   /**
-   * Decodes one client frame or throws {@link InvalidFrameException} with the code to report. The text is
-   * parsed whole first, so that every syntax error, a non-object and anything after the object are
-   * {@code malformed_frame}, and only a well-formed object is bound to a frame.
+   * Decodes one client frame or throws {@link InvalidFrameException} with the code to report. A well-formed
+   * frame is bound in one pass over the text; anything that fails is parsed again as a whole first, so that
+   * every syntax error, a non-object and anything after the object are {@code malformed_frame}, and only a
+   * well-formed object is bound to a frame (and reported by what is wrong with its fields).
    */
   public ClientFrame decode(String text) {
+    // only an object: the binder alone would also take other shapes (a type id wrapped in an array)
+    if (startsWithObject(text)) {
+      try {
+        ClientFrame frame = mapper.readValue(text, ClientFrame.class);
+        if (frame != null) {
+          return frame;
+        }
+      } catch (JsonProcessingException | RuntimeException e) {
+        // classified below, by the same two-step reading as every rejected frame
+      }
+    }
+    return decodeRejected(text);
+  }
+
+  private static boolean startsWithObject(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+        return c == '{';
+      }
+    }
+    return false;
+  }
+
+  private ClientFrame decodeRejected(String text) {
     JsonNode tree;
     try {
       tree = mapper.readTree(text);

@@ -20,7 +20,8 @@ public final class JournalBuckets implements CanSuffixCollectionNames {
   private static final AtomicInteger installed = new AtomicInteger();
 
   private final int count;
-  private final int width;
+  /** The suffix of every bucket, computed once: the plugin asks for one on every journal write and read. */
+  private final String[] suffixes;
 
   /** Used by the journal plugin: takes the bucket count installed by {@link MongoStore#start}. */
   public JournalBuckets() {
@@ -32,7 +33,11 @@ public final class JournalBuckets implements CanSuffixCollectionNames {
       throw new IllegalArgumentException("journal bucket count must be at least 1, was " + count);
     }
     this.count = count;
-    this.width = Integer.toString(count - 1).length();
+    int width = Integer.toString(count - 1).length();
+    this.suffixes = new String[count];
+    for (int bucket = 0; bucket < count; bucket++) {
+      suffixes[bucket] = String.format("%0" + width + "d", bucket);
+    }
   }
 
   /** Sets the bucket count for journal plugins created from now on in this JVM. */
@@ -62,7 +67,7 @@ public final class JournalBuckets implements CanSuffixCollectionNames {
 
   /** The collection-name suffix of a bucket, zero-padded so that names sort by bucket. */
   public String suffixOf(int bucket) {
-    return String.format("%0" + width + "d", bucket);
+    return suffixes[bucket];
   }
 
   @Override
