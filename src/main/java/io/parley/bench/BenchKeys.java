@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The key directory as the bench uses it: publishes a bench device's Signal keys, as every device must
@@ -20,6 +21,9 @@ final class BenchKeys {
   static final int ONE_TIME_PREKEYS = 20;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  /** A busy node answers 503 when its key directory is slow; the bench tries this many times in all. */
+  private static final int ATTEMPTS = 5;
+  private static final Duration RETRY_AFTER = Duration.ofSeconds(1);
 
   private final HttpClient http;
   private final URI base;
@@ -38,7 +42,7 @@ final class BenchKeys {
         .header("Authorization", "Bearer " + token)
         .PUT(HttpRequest.BodyPublishers.ofString(keys.keySet().toString()))
         .build();
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenAccept(response -> {
+    return send(request, ATTEMPTS).thenAccept(response -> {
       if (response.statusCode() != 200) {
         throw new IllegalStateException("key directory answered HTTP " + response.statusCode() + " "
             + response.body());
@@ -56,7 +60,7 @@ final class BenchKeys {
         .header("Authorization", "Bearer " + token)
         .GET()
         .build();
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+    return send(request, ATTEMPTS).thenApply(response -> {
       if (response.statusCode() != 200) {
         throw new IllegalStateException("key directory answered HTTP " + response.statusCode() + " to a claim");
       }
@@ -71,5 +75,14 @@ final class BenchKeys {
       }
       throw new IllegalStateException("the claimed bundle has no device " + BenchClient.DEVICE);
     });
+  }
+
+  private CompletableFuture<HttpResponse<String>> send(HttpRequest request, int attempts) {
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCompose(response ->
+        response.statusCode() == 503 && attempts > 1
+            ? CompletableFuture.runAsync(() -> { },
+                CompletableFuture.delayedExecutor(RETRY_AFTER.toMillis(), TimeUnit.MILLISECONDS))
+                .thenCompose(waited -> send(request, attempts - 1))
+            : CompletableFuture.completedFuture(response));
   }
 }
