@@ -172,7 +172,7 @@ final class BenchClient implements WebSocket.Listener {
     BenchDevice.Sealed sealed = account.device().encrypt(peer, BenchPlaintext.encode(index, HANDSHAKE, payload.bytes()));
     handshakeSent = sealed;
     metrics.sent(0);
-    send(new ClientFrame.Send(conversation.id(), "h-" + index + "-0",
+    send(new ClientFrame.Send(conversation.id(), "session-" + index + "-0",
         List.of(new Envelope(peer, DEVICE, sealed.type(), Base64.getEncoder().encodeToString(sealed.body())))));
   }
 
