@@ -4,7 +4,9 @@ import io.parley.protocol.FrameCodec;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import io.parley.protocol.Envelope;
 import java.util.ArrayList;
+import java.util.IntSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -53,17 +55,21 @@ final class Bench {
       return t;
     });
     HttpClient http = HttpClient.newBuilder().executor(io).connectTimeout(Duration.ofSeconds(10)).build();
+    BenchKeys keys = new BenchKeys(http, plan.devTokenUri().resolve("/"));
     List<BenchClient> clients = List.of();
     Optional<ServerProbe> server = Optional.empty();
     try {
       String run = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
-      List<DevLogin.Account> accounts = login(http, run);
+      List<DevLogin.Account> accounts = login(http, keys, run);
       clients = connect(http, accounts);
       List<BenchConversation> conversations = createConversations(run, clients);
+      Optional<Sealing> sealing = plan.encrypt()
+          ? Optional.of(encryptAhead(keys, clients, conversations))
+          : Optional.empty();
       server = plan.serverPid().isPresent()
           ? Optional.of(ServerProbe.attach(plan.serverPid().getAsLong()))
           : Optional.empty();
-      return measure(clients, conversations, server, ticker);
+      return measure(clients, conversations, server, ticker, sealing);
     } finally {
       ticker.shutdownNow();
       server.ifPresent(ServerProbe::close);
@@ -73,13 +79,13 @@ final class Bench {
     }
   }
 
-  private List<DevLogin.Account> login(HttpClient http, String run) {
+  private List<DevLogin.Account> login(HttpClient http, BenchKeys keys, String run) {
     long started = System.nanoTime();
     List<String> handles = new ArrayList<>(plan.clients());
     for (int i = 0; i < plan.clients(); i++) {
       handles.add("bench-" + run + "-" + i);
     }
-    List<DevLogin.Account> accounts = new DevLogin(http, plan.devTokenUri()).loginAll(handles);
+    List<DevLogin.Account> accounts = new DevLogin(http, plan.devTokenUri(), keys).loginAll(handles);
     say("logged in %d users in %.1f s", accounts.size(), seconds(System.nanoTime() - started));
     return accounts;
   }
@@ -92,7 +98,7 @@ final class Bench {
     for (int i = 0; i < accounts.size(); i++) {
       permits.acquireUninterruptibly();
       connecting.add(BenchClient.connect(http, plan.webSocketUri(), i, accounts.get(i), metrics, codec, payload,
-          plan.ackEvery()).whenComplete((client, failure) -> permits.release()));
+          plan.ackEvery(), plan.encrypt()).whenComplete((client, failure) -> permits.release()));
     }
     List<BenchClient> clients = connecting.stream().map(CompletableFuture::join).toList();
     say("connected %d WebSockets in %.1f s", clients.size(), seconds(System.nanoTime() - started));
@@ -117,8 +123,71 @@ final class Bench {
     return conversations;
   }
 
+  /** What pre-encryption produced, before sending starts. */
+  private record Sealing(double setupSeconds, long messages, double seconds, Histogram encryptNanos,
+                         IntSummaryStatistics whisperBytes, IntSummaryStatistics preKeyBytes) {}
+
+  /**
+   * Opens a Signal session in every conversation (the creator claims the invitee's bundle and sends a PreKey
+   * message through the node, the invitee answers with a Whisper message), then encrypts every message each
+   * client will send, in send order, on this thread.
+   */
+  private Sealing encryptAhead(BenchKeys keys, List<BenchClient> clients, List<BenchConversation> conversations) {
+    long started = System.nanoTime();
+    Semaphore permits = new Semaphore(CONCURRENT_CONNECTS);
+    List<CompletableFuture<Void>> opening = new ArrayList<>(conversations.size());
+    for (BenchConversation conversation : conversations) {
+      permits.acquireUninterruptibly();
+      opening.add(conversation.creator().openSession(keys).whenComplete((done, failure) -> permits.release()));
+    }
+    CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new))
+        .thenCompose(opened -> CompletableFuture.allOf(
+            conversations.stream().map(c -> c.invitee().sessionReady()).toArray(CompletableFuture[]::new)))
+        .orTimeout(SETUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+    double setupSeconds = seconds(System.nanoTime() - started);
+    say("opened %d Signal sessions (PQXDH) in %.1f s", conversations.size(), setupSeconds);
+
+    IntSummaryStatistics whisper = new IntSummaryStatistics();
+    IntSummaryStatistics preKey = new IntSummaryStatistics();
+    for (BenchClient client : clients) {
+      BenchDevice.Sealed first = client.handshakeSent();
+      (first.type() == Envelope.PREKEY ? preKey : whisper).accept(first.body().length);
+    }
+    Histogram encryptNanos = new Histogram(3);
+    long messages = 0;
+    started = System.nanoTime();
+    for (int i = 0; i < clients.size(); i++) {
+      PreEncrypted sealed;
+      try {
+        sealed = clients.get(i).preEncrypt(plan.messagesOf(i));
+      } catch (Exception e) {
+        throw new IllegalStateException("pre-encryption failed: " + e, e);
+      }
+      encryptNanos.add(sealed.encryptNanos());
+      whisper.combine(sealed.whisperBytes());
+      preKey.combine(sealed.preKeyBytes());
+      messages += sealed.count();
+    }
+    double encryptSeconds = seconds(System.nanoTime() - started);
+    say("encrypted %,d messages in %.1f s (%.0f us per message)", messages, encryptSeconds,
+        encryptNanos.getMean() / 1e3);
+    return new Sealing(setupSeconds, messages, encryptSeconds, encryptNanos, whisper, preKey);
+  }
+
+  private BenchResult.Encryption verifyDecryption(List<BenchClient> clients, Sealing sealing) {
+    long started = System.nanoTime();
+    DecryptionCheck.Outcome outcome = DecryptionCheck.Outcome.combine(
+        clients.stream().map(BenchClient::verifyDecryption).toList());
+    double seconds = seconds(System.nanoTime() - started);
+    say("decrypted %,d deliveries in %.1f s: %,d failed", outcome.opened() + outcome.failed(), seconds,
+        outcome.failed());
+    return new BenchResult.Encryption(plan.payloadBytes(), sealing.setupSeconds(), sealing.messages(),
+        sealing.seconds(), sealing.encryptNanos(), sealing.whisperBytes(), sealing.preKeyBytes(), outcome, seconds);
+  }
+
   private BenchResult measure(List<BenchClient> clients, List<BenchConversation> conversations,
-                              Optional<ServerProbe> server, ScheduledExecutorService ticker)
+                              Optional<ServerProbe> server, ScheduledExecutorService ticker,
+                              Optional<Sealing> sealing)
       throws InterruptedException {
     long warmupCount = plan.warmupMessages();
     long total = warmupCount + plan.measuredMessages();
@@ -156,12 +225,13 @@ final class Bench {
     if (!settled) {
       say("still not settled after %.0f s: counting what is missing as lost", drainSeconds);
     }
-    return result(clients, conversations, server, host, measureTo - measureFrom, drainSeconds);
+    Optional<BenchResult.Encryption> encryption = sealing.map(s -> verifyDecryption(clients, s));
+    return result(clients, conversations, server, host, measureTo - measureFrom, drainSeconds, encryption);
   }
 
   private BenchResult result(List<BenchClient> clients, List<BenchConversation> conversations,
                              Optional<ServerProbe> server, HostProbe.Usage host, long windowNanos,
-                             double drainSeconds) {
+                             double drainSeconds, Optional<BenchResult.Encryption> encryption) {
     Histogram endToEnd = metrics.endToEndHistogram();
     Histogram ack = metrics.ackHistogram();
     long missing = conversations.stream().mapToLong(BenchConversation::missing).sum();
@@ -170,7 +240,7 @@ final class Bench {
     return new BenchResult(plan, seconds(windowNanos), metrics.sentMeasured.sum(), metrics.acked.sum(),
         metrics.sent.sum(), metrics.deliveredMeasured.sum(), metrics.deliveredInWindow.sum(), endToEnd, ack,
         metrics.duplicateAcks.sum(), unanswered(), missing, skipped, repeated, metrics.errors(),
-        metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host);
+        metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host, encryption);
   }
 
   private long unanswered() {

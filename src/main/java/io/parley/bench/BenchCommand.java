@@ -41,6 +41,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--payload", defaultValue = "256", description = "ciphertext bytes per message (default: ${DEFAULT-VALUE})")
   int payload;
 
+  @Option(names = "--encrypt", description = "send real Signal ciphertexts: PQXDH sessions from the key directory, every message encrypted before sending starts (--payload is then the text size), every delivery decrypted after the run")
+  boolean encrypt;
+
   @Option(names = "--ack-every", defaultValue = "1", description = "acknowledge after this many frames per conversation (and at least every 50 ms) (default: ${DEFAULT-VALUE})")
   int ackEvery;
 
@@ -65,7 +68,7 @@ public final class BenchCommand implements Callable<Integer> {
           : Duration.ofNanos((long) (messagesPerClient * clients / rate * 1e9));
       plan = new BenchPlan(url, clients, rate, Duration.ofSeconds(warmupSeconds), duration, payload, ackEvery,
           threads, Duration.ofSeconds(drainSeconds),
-          serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), label);
+          serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), label, encrypt);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       return 2;

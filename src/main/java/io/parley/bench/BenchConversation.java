@@ -14,8 +14,8 @@ final class BenchConversation {
     this.id = id;
     this.creator = creator;
     this.invitee = invitee;
-    creator.join(this, invitee.accountId());
-    invitee.join(this, creator.accountId());
+    creator.join(this, invitee);
+    invitee.join(this, creator);
   }
 
   String id() {
@@ -24,6 +24,10 @@ final class BenchConversation {
 
   BenchClient creator() {
     return creator;
+  }
+
+  BenchClient invitee() {
+    return invitee;
   }
 
   void acked(long seq) {

@@ -7,10 +7,12 @@ import java.util.OptionalLong;
 /**
  * What one bench run does: {@code clients} connections in {@code clients / 2} one-to-one conversations,
  * every client sending to its peer, together {@code rate} messages a second, first for {@code warmup}
- * (not measured), then for {@code duration} (measured).
+ * (not measured), then for {@code duration} (measured). With {@code encrypt} the bodies are real Signal
+ * ciphertexts of {@code payloadBytes} of text instead of {@code payloadBytes} of random bytes.
  */
 record BenchPlan(URI url, int clients, double rate, Duration warmup, Duration duration, int payloadBytes,
-                 int ackEvery, int threads, Duration drainTimeout, OptionalLong serverPid, String label) {
+                 int ackEvery, int threads, Duration drainTimeout, OptionalLong serverPid, String label,
+                 boolean encrypt) {
 
   BenchPlan {
     if (clients < 2 || clients % 2 != 0) {
@@ -50,6 +52,15 @@ record BenchPlan(URI url, int clients, double rate, Duration warmup, Duration du
   /** When message {@code n} of the whole schedule is due, in nanoseconds after the schedule starts. */
   long dueNanos(long n) {
     return (long) (n * 1e9 / rate);
+  }
+
+  /**
+   * How many messages the client with index {@code client} sends in the whole run: message {@code n} of the
+   * schedule goes to client {@code n % clients}.
+   */
+  int messagesOf(int client) {
+    long total = warmupMessages() + measuredMessages();
+    return total > client ? Math.toIntExact((total - 1 - client) / clients + 1) : 0;
   }
 
   URI webSocketUri() {

@@ -1,6 +1,7 @@
 package io.parley.bench;
 
 import java.io.PrintStream;
+import java.util.IntSummaryStatistics;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import org.HdrHistogram.Histogram;
@@ -20,8 +21,11 @@ final class BenchReport {
     BenchPlan p = r.plan();
     out.println();
     out.println("Parley bench" + (p.label().isEmpty() ? "" : ": " + p.label()) + "  (" + p.url() + ")");
-    out.println(f("  %d clients in %d one-to-one conversations, each client sending to its peer; %d-byte bodies;",
-        p.clients(), p.conversations(), p.payloadBytes()));
+    out.println(f("  %d clients in %d one-to-one conversations, each client sending to its peer; %s;",
+        p.clients(), p.conversations(), p.encrypt()
+            ? f("Signal-encrypted %d-byte texts (%d-byte plaintexts)", p.payloadBytes(),
+                BenchPlaintext.size(p.payloadBytes()))
+            : f("%d-byte bodies", p.payloadBytes())));
     out.println(f("  acknowledging every %s; %d s warm-up, %d s measured; the load generator shares the machine",
         p.ackEvery() == 1 ? "frame" : p.ackEvery() + " frames", p.warmup().toSeconds(), p.duration().toSeconds()));
     out.println();
@@ -38,6 +42,7 @@ final class BenchReport {
         r.missing(), r.skipped(), r.repeated(), r.unanswered(),
         r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : ""));
     row(out, "errors", r.errorCount() == 0 ? "none" : errors());
+    r.encryption().ifPresent(e -> encryption(out, e));
     row(out, "settled after sending", f("%.1f s", r.drainSeconds()));
     r.server().ifPresentOrElse(s -> {
       row(out, "server CPU", f("%.2f cores", s.cpuCores()));
@@ -57,6 +62,29 @@ final class BenchReport {
     out.println();
     out.println(resultLine());
     out.flush();
+  }
+
+  private static void encryption(PrintStream out, BenchResult.Encryption e) {
+    row(out, "sessions", f("PQXDH from claimed bundles, set up in %.1f s (one PreKey message and one Whisper answer"
+        + " per conversation)", e.sessionSetupSeconds()));
+    row(out, "ciphertext sizes", f("Whisper %s, PreKey %s", sizes(e.whisperBytes()), sizes(e.preKeyBytes())));
+    Histogram n = e.encryptNanos();
+    row(out, "pre-encryption (client)", f("%,d messages in %.1f s before sending; per message mean %.0f us,"
+        + " p50 %.0f us, p99 %.0f us, max %.0f us", e.preEncrypted(), e.preEncryptSeconds(), n.getMean() / 1e3,
+        n.getValueAtPercentile(50) / 1e3, n.getValueAtPercentile(99) / 1e3, n.getMaxValue() / 1e3));
+    DecryptionCheck.Outcome d = e.decryption();
+    row(out, "decryption check", f("%,d deliveries decrypted after the run, %,d failed; per message p50 %.0f us,"
+        + " p99 %.0f us", d.opened(), d.failed(), d.decryptNanos().getValueAtPercentile(50) / 1e3,
+        d.decryptNanos().getValueAtPercentile(99) / 1e3));
+  }
+
+  private static String sizes(IntSummaryStatistics s) {
+    if (s.getCount() == 0) {
+      return "none";
+    }
+    return s.getMin() == s.getMax()
+        ? f("%,d B (n=%,d)", s.getMin(), s.getCount())
+        : f("%,d-%,d B, mean %,.0f B (n=%,d)", s.getMin(), s.getMax(), s.getAverage(), s.getCount());
   }
 
   private String verdict() {
@@ -86,6 +114,15 @@ final class BenchReport {
     kv(line, "gaps", r.skipped());
     kv(line, "repeated", r.repeated());
     kv(line, "errors", r.errorCount());
+    r.encryption().ifPresent(enc -> {
+      kv(line, "encrypt", 1);
+      kv(line, "whisper_bytes", f("%.0f", enc.whisperBytes().getAverage()));
+      kv(line, "prekey_bytes", f("%.0f", enc.preKeyBytes().getAverage()));
+      kv(line, "encrypt_us_mean", f("%.0f", enc.encryptNanos().getMean() / 1e3));
+      kv(line, "encrypt_us_p99", f("%.0f", enc.encryptNanos().getValueAtPercentile(99) / 1e3));
+      kv(line, "decrypted", enc.decryption().opened());
+      kv(line, "decrypt_failed", enc.decryption().failed());
+    });
     r.server().ifPresent(s -> {
       kv(line, "server_cpu", f("%.2f", s.cpuCores()));
       kv(line, "heap_max_mib", f("%.0f", s.heapUsedMaxMib()));

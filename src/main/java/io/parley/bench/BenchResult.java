@@ -1,5 +1,6 @@
 package io.parley.bench;
 
+import java.util.IntSummaryStatistics;
 import java.util.Map;
 import java.util.Optional;
 import org.HdrHistogram.Histogram;
@@ -24,15 +25,29 @@ record BenchResult(
     long transportFailures,
     double drainSeconds,
     Optional<ServerProbe.Usage> server,
-    HostProbe.Usage host) {
+    HostProbe.Usage host,
+    Optional<Encryption> encryption) {
+
+  /**
+   * What {@code --encrypt} added: the Signal session set-up, the client-side pre-encryption (per message, in
+   * nanoseconds), the sizes of the ciphertexts sent (set-up messages included) and the decryption of every
+   * delivery after the run.
+   */
+  record Encryption(int plaintextBytes, double sessionSetupSeconds, long preEncrypted, double preEncryptSeconds,
+                    Histogram encryptNanos, IntSummaryStatistics whisperBytes, IntSummaryStatistics preKeyBytes,
+                    DecryptionCheck.Outcome decryption, double decryptSeconds) {}
 
   double deliveredPerSecond() {
     return deliveredInWindow / measuredSeconds;
   }
 
-  /** Lost, repeated or out-of-order deliveries, or sends that were never answered. */
+  /** Lost, repeated or out-of-order deliveries, sends that were never answered, or deliveries that did not decrypt. */
   boolean hasDeliveryFaults() {
-    return missing > 0 || skipped > 0 || repeated > 0 || unanswered > 0;
+    return missing > 0 || skipped > 0 || repeated > 0 || unanswered > 0 || decryptionFailures() > 0;
+  }
+
+  long decryptionFailures() {
+    return encryption.map(e -> e.decryption().failed()).orElse(0L);
   }
 
   long errorCount() {

@@ -17,8 +17,8 @@ import java.util.concurrent.Semaphore;
  * registers the user's bench device in the key directory.
  */
 final class DevLogin {
-  /** One logged-in bench user. */
-  record Account(String accountId, String token) {}
+  /** One logged-in bench user and its bench device's keys. */
+  record Account(String accountId, String token, BenchDevice device) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int CONCURRENT_REQUESTS = 16;
@@ -27,10 +27,10 @@ final class DevLogin {
   private final URI endpoint;
   private final BenchKeys keys;
 
-  DevLogin(HttpClient http, URI endpoint) {
+  DevLogin(HttpClient http, URI endpoint, BenchKeys keys) {
     this.http = http;
     this.endpoint = endpoint;
-    this.keys = new BenchKeys(http, endpoint.resolve("/"));
+    this.keys = keys;
   }
 
   /** Logs in every handle, a few at a time; the accounts come back in the order of the handles. */
@@ -57,10 +57,11 @@ final class DevLogin {
       }
       try {
         JsonNode body = JSON.readTree(response.body());
-        return new Account(body.get("accountId").asText(), body.get("token").asText());
+        return new Account(body.get("accountId").asText(), body.get("token").asText(),
+            BenchDevice.generate(BenchKeys.ONE_TIME_PREKEYS));
       } catch (Exception e) {
         throw new IllegalStateException("dev token endpoint answered something unexpected", e);
       }
-    }).thenCompose(account -> keys.register(account.token(), BenchClient.DEVICE).thenApply(done -> account));
+    }).thenCompose(account -> keys.register(account.token(), BenchClient.DEVICE, account.device()).thenApply(done -> account));
   }
 }

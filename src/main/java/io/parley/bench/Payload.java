@@ -17,15 +17,22 @@ final class Payload {
   private static final int HEADER_BYTES = 15;
   private static final int HEADER_CHARS = 20;
 
+  private final int bytes;
   private final String filler;
 
   Payload(int bytes) {
     if (bytes < MIN_BYTES) {
       throw new IllegalArgumentException("a payload is at least " + MIN_BYTES + " bytes");
     }
+    this.bytes = bytes;
     byte[] rest = new byte[bytes - HEADER_BYTES];
     new Random(bytes).nextBytes(rest); // random bytes: a body that does not compress, like a ciphertext
     this.filler = Base64.getEncoder().encodeToString(rest);
+  }
+
+  /** The payload size: ciphertext bytes, or with {@code --encrypt} the text bytes that are encrypted. */
+  int bytes() {
+    return bytes;
   }
 
   /** The base64 body of message {@code number}, due at {@code dueNanos}. */

@@ -12,7 +12,7 @@ class BenchPlanTest {
 
   private static BenchPlan plan(String url, int clients, double rate) {
     return new BenchPlan(URI.create(url), clients, rate, Duration.ofSeconds(10), Duration.ofSeconds(30), 256, 1, 2,
-        Duration.ofSeconds(30), OptionalLong.empty(), "");
+        Duration.ofSeconds(30), OptionalLong.empty(), "", false);
   }
 
   @Test
