@@ -64,7 +64,8 @@ class OperatorAccessTest {
       JsonNode node = await().atMost(Duration.ofSeconds(10))
           .until(() -> selfNode(self), n -> n != null && n.path("connections").asInt(-1) == 2);
       assertThat(node.path("status").asText()).isEqualTo("Up");
-      assertThat(node.path("appVersion").asText()).isEqualTo("0.1.0");
+      assertThat(node.path("appVersion").asText())
+          .isEqualTo(com.typesafe.config.ConfigFactory.load().getString("parley.build.version"));
       assertThat(node.path("roles").isArray()).isTrue();
       JsonNode entities = node.path("entities");
       assertThat(entities.path("Conversation").path("entities").asInt()).isGreaterThanOrEqualTo(1);

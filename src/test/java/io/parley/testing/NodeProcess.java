@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -169,11 +170,20 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   /** A port that was free a moment ago on the loopback address. */
+  /**
+   * A port that is free now and outside the kernel's ephemeral range (32768–60999 on Linux by default), so
+   * an outgoing connection of this or another test cannot take it before a node binds it — tests choose
+   * ports up front and may bind them again after a restart.
+   */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port", e);
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int candidate = ThreadLocalRandom.current().nextInt(20_000, 32_000);
+      try (ServerSocket socket = new ServerSocket(candidate, 1, InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new UncheckedIOException(new IOException("no free port between 20000 and 32000"));
   }
 }
