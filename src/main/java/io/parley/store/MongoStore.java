@@ -13,7 +13,11 @@ import com.mongodb.client.model.Filters;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.parley.config.ParleySettings.StoreSettings;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +41,10 @@ public final class MongoStore implements AutoCloseable {
   static final String PLUGIN_CONFIG = "pekko.contrib.persistence.mongodb.mongo";
   /** Parley's facts about the database itself, such as the journal's bucket count. */
   static final String META_COLLECTION = "parley_meta";
+  // the journal plugin's default collection names (persistence.conf keeps them)
+  private static final String PLUGIN_JOURNAL_COLLECTION = "pekko_persistence_journal";
+  private static final String PLUGIN_SNAPSHOT_COLLECTION = "pekko_persistence_snaps";
+  private static final String PLUGIN_METADATA_COLLECTION = "pekko_persistence_metadata";
   static final String DEFAULT_DATABASE = "parley";
 
   private static final int SERVER_SELECTION_TIMEOUT_SECONDS = 10;
@@ -90,6 +98,9 @@ public final class MongoStore implements AutoCloseable {
           embedded, connectionString, journalUri, databaseName, settings.journalBuckets(), client, healthClient);
       store.checkJournalBuckets();
       JournalBuckets.install(settings.journalBuckets());
+      if (embedded != null) {
+        store.createJournalCollections();
+      }
       log.info("store ready: database '{}' on {}, journal in {} bucket(s)",
           databaseName, embedded != null ? "the embedded server " + embedded.address() : "MongoDB", settings.journalBuckets());
       return store;
@@ -141,6 +152,24 @@ public final class MongoStore implements AutoCloseable {
    * Events are looked up in the bucket of their persistence id, so the count a journal was written
    * with can never change: a different count would silently hide existing events.
    */
+  /*
+   * The journal plugin creates its collections on first use. On the embedded server, many entities
+   * recovering at once on a fresh store race to create the same collection, and the loser gets an error
+   * the plugin does not recognise as "exists": recoveries fail until the circuit breaker opens. Creating
+   * them here, one by one, leaves the plugin only the answer it tolerates.
+   */
+  private void createJournalCollections() {
+    Set<String> existing = database.listCollectionNames().into(new HashSet<>());
+    JournalBuckets buckets = new JournalBuckets(journalBuckets);
+    List<String> wanted = new ArrayList<>(List.of(PLUGIN_METADATA_COLLECTION));
+    for (int bucket = 0; bucket < buckets.count(); bucket++) {
+      String suffix = journalBuckets > 1 ? "_" + buckets.suffixOf(bucket) : "";
+      wanted.add(PLUGIN_JOURNAL_COLLECTION + suffix);
+      wanted.add(PLUGIN_SNAPSHOT_COLLECTION + suffix);
+    }
+    wanted.stream().filter(name -> !existing.contains(name)).forEach(database::createCollection);
+  }
+
   private void checkJournalBuckets() {
     MongoCollection<Document> meta = database.getCollection(META_COLLECTION);
     Document recorded = meta.find(Filters.eq("_id", "journal")).first();
