@@ -1,14 +1,14 @@
 package io.parley.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.ArrayList;
-import java.util.Base64;
+
+
+import io.parley.client.KeyMaterial;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import org.signal.libsignal.protocol.IdentityKey;
+
 import org.signal.libsignal.protocol.IdentityKeyPair;
 import org.signal.libsignal.protocol.InvalidKeyException;
 import org.signal.libsignal.protocol.NoSessionException;
@@ -16,11 +16,11 @@ import org.signal.libsignal.protocol.SessionBuilder;
 import org.signal.libsignal.protocol.SessionCipher;
 import org.signal.libsignal.protocol.SignalProtocolAddress;
 import org.signal.libsignal.protocol.UntrustedIdentityException;
-import org.signal.libsignal.protocol.ecc.ECKeyPair;
-import org.signal.libsignal.protocol.ecc.ECPublicKey;
-import org.signal.libsignal.protocol.kem.KEMKeyPair;
-import org.signal.libsignal.protocol.kem.KEMKeyType;
-import org.signal.libsignal.protocol.kem.KEMPublicKey;
+
+
+
+
+
 import org.signal.libsignal.protocol.message.CiphertextMessage;
 import org.signal.libsignal.protocol.message.PreKeySignalMessage;
 import org.signal.libsignal.protocol.message.SignalMessage;
@@ -41,7 +41,6 @@ final class BenchDevice {
   /** A ciphertext: Signal message type (2 Whisper, 3 PreKey) and its serialized bytes. */
   record Sealed(int type, byte[] body) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final int SIGNED_PREKEY_ID = 1;
   private static final int KYBER_PREKEY_ID = 1;
 
@@ -69,41 +68,15 @@ final class BenchDevice {
   static BenchDevice generate(int oneTime) {
     IdentityKeyPair identity = IdentityKeyPair.generate();
     long now = System.currentTimeMillis();
-    ECKeyPair signed = ECKeyPair.generate();
-    KEMKeyPair kyber = KEMKeyPair.generate(KEMKeyType.KYBER_1024);
-    List<PreKeyRecord> oneTimeKeys = new ArrayList<>(oneTime);
-    for (int id = 1; id <= oneTime; id++) {
-      oneTimeKeys.add(new PreKeyRecord(id, ECKeyPair.generate()));
-    }
     return new BenchDevice(ThreadLocalRandom.current().nextInt(1, 16_381), identity,
-        new SignedPreKeyRecord(SIGNED_PREKEY_ID, now, signed,
-            identity.getPrivateKey().calculateSignature(signed.getPublicKey().serialize())),
-        new KyberPreKeyRecord(KYBER_PREKEY_ID, now, kyber,
-            identity.getPrivateKey().calculateSignature(kyber.getPublicKey().serialize())),
-        List.copyOf(oneTimeKeys));
+        KeyMaterial.signedPreKey(SIGNED_PREKEY_ID, identity, now),
+        KeyMaterial.kyberPreKey(KYBER_PREKEY_ID, identity, now),
+        List.copyOf(KeyMaterial.oneTimePreKeys(1, oneTime)));
   }
 
   /** The body of {@code PUT /v1/keys/devices/{device}}: the public halves and their signatures. */
   ObjectNode keySet() {
-    try {
-      ObjectNode keys = JSON.createObjectNode();
-      keys.put("registrationId", registrationId);
-      keys.put("identityKey", base64(identity.getPublicKey().serialize()));
-      keys.set("signedPreKey", JSON.createObjectNode().put("keyId", signedPreKey.getId())
-          .put("publicKey", base64(signedPreKey.getKeyPair().getPublicKey().serialize()))
-          .put("signature", base64(signedPreKey.getSignature())));
-      keys.set("kyberPreKey", JSON.createObjectNode().put("keyId", kyberPreKey.getId())
-          .put("publicKey", base64(kyberPreKey.getKeyPair().getPublicKey().serialize()))
-          .put("signature", base64(kyberPreKey.getSignature())));
-      ArrayNode oneTime = keys.putArray("oneTimePreKeys");
-      for (PreKeyRecord key : oneTimePreKeys) {
-        oneTime.add(JSON.createObjectNode().put("keyId", key.getId())
-            .put("publicKey", base64(key.getKeyPair().getPublicKey().serialize())));
-      }
-      return keys;
-    } catch (InvalidKeyException e) {
-      throw new IllegalStateException("a freshly generated key does not serialize", e);
-    }
+    return KeyMaterial.fullKeySet(registrationId, identity.getPublicKey(), signedPreKey, kyberPreKey, oneTimePreKeys);
   }
 
   /**
@@ -144,29 +117,6 @@ final class BenchDevice {
   }
 
   static PreKeyBundle bundle(JsonNode device) throws InvalidKeyException {
-    JsonNode signed = device.path("signedPreKey");
-    JsonNode kyber = device.path("kyberPreKey");
-    JsonNode oneTime = device.path("oneTimePreKey");
-    boolean hasOneTime = oneTime.isObject() && oneTime.has("publicKey");
-    return new PreKeyBundle(
-        device.path("registrationId").asInt(),
-        device.path("device").asInt(),
-        hasOneTime ? oneTime.path("keyId").asInt() : PreKeyBundle.NULL_PRE_KEY_ID,
-        hasOneTime ? new ECPublicKey(unbase64(oneTime.path("publicKey").asText())) : null,
-        signed.path("keyId").asInt(),
-        new ECPublicKey(unbase64(signed.path("publicKey").asText())),
-        unbase64(signed.path("signature").asText()),
-        new IdentityKey(unbase64(device.path("identityKey").asText())),
-        kyber.path("keyId").asInt(),
-        new KEMPublicKey(unbase64(kyber.path("publicKey").asText())),
-        unbase64(kyber.path("signature").asText()));
-  }
-
-  private static String base64(byte[] bytes) {
-    return Base64.getEncoder().encodeToString(bytes);
-  }
-
-  private static byte[] unbase64(String text) {
-    return Base64.getDecoder().decode(text);
+    return KeyMaterial.bundle(device);
   }
 }

@@ -20,25 +20,25 @@ import org.signal.libsignal.protocol.state.PreKeyRecord;
 import org.signal.libsignal.protocol.state.SignedPreKeyRecord;
 
 /** Generates this device's keys and converts keys to and from the directory's JSON. */
-final class KeyMaterial {
+public final class KeyMaterial {
   /** Key ids are 1–16,777,215 (docs/protocol.md). */
   static final int MAX_KEY_ID = 0xFFFFFF;
 
   private KeyMaterial() {}
 
-  static SignedPreKeyRecord signedPreKey(int id, IdentityKeyPair identity, long timestamp) {
+  public static SignedPreKeyRecord signedPreKey(int id, IdentityKeyPair identity, long timestamp) {
     ECKeyPair pair = ECKeyPair.generate();
     byte[] signature = identity.getPrivateKey().calculateSignature(pair.getPublicKey().serialize());
     return new SignedPreKeyRecord(id, timestamp, pair, signature);
   }
 
-  static KyberPreKeyRecord kyberPreKey(int id, IdentityKeyPair identity, long timestamp) {
+  public static KyberPreKeyRecord kyberPreKey(int id, IdentityKeyPair identity, long timestamp) {
     KEMKeyPair pair = KEMKeyPair.generate(KEMKeyType.KYBER_1024);
     byte[] signature = identity.getPrivateKey().calculateSignature(pair.getPublicKey().serialize());
     return new KyberPreKeyRecord(id, timestamp, pair, signature);
   }
 
-  static List<PreKeyRecord> oneTimePreKeys(int firstId, int count) {
+  public static List<PreKeyRecord> oneTimePreKeys(int firstId, int count) {
     List<PreKeyRecord> keys = new ArrayList<>(count);
     int id = firstId;
     for (int i = 0; i < count; i++) {
@@ -52,7 +52,7 @@ final class KeyMaterial {
     return id >= MAX_KEY_ID ? 1 : id + 1;
   }
 
-  static ObjectNode fullKeySet(int registrationId, IdentityKey identity, SignedPreKeyRecord signed,
+  public static ObjectNode fullKeySet(int registrationId, IdentityKey identity, SignedPreKeyRecord signed,
                                KyberPreKeyRecord kyber, List<PreKeyRecord> oneTime) {
     ObjectNode body = Json.object();
     body.put("registrationId", registrationId);
@@ -101,7 +101,7 @@ final class KeyMaterial {
   }
 
   /** A device's bundle from {@code GET /v1/keys/…}; without {@code oneTimePreKey} when it had none left. */
-  static PreKeyBundle bundle(JsonNode device) throws InvalidKeyException {
+  public static PreKeyBundle bundle(JsonNode device) throws InvalidKeyException {
     JsonNode signed = device.path("signedPreKey");
     JsonNode kyber = device.path("kyberPreKey");
     JsonNode oneTime = device.path("oneTimePreKey");
