@@ -148,6 +148,16 @@ public final class TestCluster implements AutoCloseable {
     return state.getShards().stream().flatMap(shard -> shard.getEntityIds().stream()).collect(Collectors.toSet());
   }
 
+  /** The shard ids a node hosts for an entity type. */
+  public static Set<String> shardsOn(ParleyNode node, EntityTypeKey<?> key) {
+    ActorRef<Object> shardState = ClusterSharding.get(node.system()).shardState().unsafeUpcast();
+    ShardRegion.CurrentShardRegionState state = AskPattern.<Object, ShardRegion.CurrentShardRegionState>ask(
+            shardState, replyTo -> new GetShardRegionState(key, replyTo), Duration.ofSeconds(10),
+            node.system().scheduler())
+        .toCompletableFuture().join();
+    return state.getShards().stream().map(ShardRegion.ShardState::shardId).collect(Collectors.toSet());
+  }
+
   @Override
   public void close() {
     try {
