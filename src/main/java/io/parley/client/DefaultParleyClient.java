@@ -107,7 +107,8 @@ final class DefaultParleyClient implements ParleyClient {
         return;
       }
       try {
-        store = DeviceStore.open(settings.storeDirectory, settings.storeKey);
+        store = settings.storeStorage != null ? DeviceStore.open(settings.storeStorage, settings.storeKey)
+            : DeviceStore.open(settings.storeDirectory, settings.storeKey);
         directory = new Directory(settings.httpClient, this::server, settings.tokens, settings.requestTimeout);
         keys = new KeyManager(store, directory, settings.clock, settings.device, settings.oneTimePreKeys,
             settings.signedPreKeyRotation);
@@ -492,6 +493,12 @@ final class DefaultParleyClient implements ParleyClient {
     started.completeExceptionally(reason != null ? reason : new ParleyClientException.Closed());
     if (store != null) {
       store.close();
+    } else if (settings.storeStorage != null) {
+      try {
+        settings.storeStorage.close(); // given to the client, which was never started on it
+      } catch (RuntimeException ignored) {
+        // closing is all that was left to do with it
+      }
     }
     setState(ConnectionState.STOPPED);
   }

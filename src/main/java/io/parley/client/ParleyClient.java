@@ -98,6 +98,7 @@ public interface ParleyClient extends AutoCloseable {
     TokenSupplier tokens;
     int device;
     Path storeDirectory;
+    VaultStorage storeStorage;
     StoreKey storeKey;
     Listener listener;
     Clock clock = Clock.systemUTC();
@@ -146,6 +147,20 @@ public interface ParleyClient extends AutoCloseable {
     /** Where this device's keys, sessions, cursors and pending sends live, encrypted with {@code key}. */
     public Builder store(Path directory, StoreKey key) {
       this.storeDirectory = Objects.requireNonNull(directory);
+      this.storeStorage = null;
+      this.storeKey = Objects.requireNonNull(key);
+      return this;
+    }
+
+    /**
+     * Keeps the device store in {@code storage} instead of a directory (for a client whose device moves
+     * between machines, such as a server-side agent), encrypted with {@code key} before the storage sees it.
+     * The storage must not be used by anyone else while the client runs (see {@link VaultStorage}); the
+     * client closes it when it closes, or when {@link ParleyClient#start()} fails.
+     */
+    public Builder store(VaultStorage storage, StoreKey key) {
+      this.storeStorage = Objects.requireNonNull(storage);
+      this.storeDirectory = null;
       this.storeKey = Objects.requireNonNull(key);
       return this;
     }
@@ -208,7 +223,9 @@ public interface ParleyClient extends AutoCloseable {
     public ParleyClient build() {
       Objects.requireNonNull(servers, "server");
       Objects.requireNonNull(tokens, "tokens");
-      Objects.requireNonNull(storeDirectory, "store");
+      if (storeDirectory == null && storeStorage == null) {
+        throw new NullPointerException("store");
+      }
       Objects.requireNonNull(listener, "listener");
       if (device == 0) {
         throw new IllegalStateException("device not set");
