@@ -28,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 import org.signal.libsignal.protocol.InvalidKeyException;
 import org.signal.libsignal.protocol.NoSessionException;
 import org.signal.libsignal.protocol.UntrustedIdentityException;
@@ -42,8 +43,17 @@ final class DefaultParleyClient implements ParleyClient {
   private static final int MAX_AUTH_FAILURES = 2;
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
+  /** The protocol's idempotency key: 8–128 printable ASCII characters. */
+  private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7e]{8,128}");
+  /** How long the server recognises an idempotency key (docs/protocol.md). */
+  private static final Duration DEDUP_WINDOW = Duration.ofHours(24);
+  private static final int RECENTLY_STORED = 1024;
+
   /** A request that waits for an answer carrying its {@code requestId}. */
   private record Request(ObjectNode frame, CompletableFuture<JsonNode> answer) {}
+
+  /** A send the server has stored, remembered by conversation and key for a repeated caller's key. */
+  private record StoredSend(long seq, long at) {}
 
   private final ParleyClient.Builder settings;
   private final Listener listener;
@@ -73,6 +83,12 @@ final class DefaultParleyClient implements ParleyClient {
   private ScheduledFuture<?> heartbeat;
   private long requestCounter;
   private final Map<String, CompletableFuture<Long>> sendFutures = new HashMap<>();
+  private final Map<String, StoredSend> recentlyStored = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, StoredSend> eldest) {
+      return size() > RECENTLY_STORED;
+    }
+  };
   private final Map<String, Integer> mismatchRounds = new HashMap<>();
   private final Map<String, Request> requests = new LinkedHashMap<>();
   private final List<ObjectNode> waitingFrames = new ArrayList<>();
@@ -155,6 +171,18 @@ final class DefaultParleyClient implements ParleyClient {
 
   @Override
   public CompletableFuture<Long> send(String conversationId, String text) {
+    return send(conversationId, text, "k-" + UUID.randomUUID(), false);
+  }
+
+  @Override
+  public CompletableFuture<Long> send(String conversationId, String text, String idempotencyKey) {
+    if (idempotencyKey == null || !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
+      throw new IllegalArgumentException("an idempotency key is 8-128 printable ASCII characters");
+    }
+    return send(conversationId, text, idempotencyKey, true);
+  }
+
+  private CompletableFuture<Long> send(String conversationId, String text, String key, boolean callersKey) {
     CompletableFuture<Long> result = new CompletableFuture<>();
     onWorker(() -> {
       if (stopped) {
@@ -166,8 +194,10 @@ final class DefaultParleyClient implements ParleyClient {
             "send after start() has completed", false, conversationId));
         return;
       }
+      if (callersKey && sameKeyAgain(conversationId, key, result)) {
+        return;
+      }
       try {
-        String key = "k-" + UUID.randomUUID();
         long sentAt = settings.clock.millis();
         Map<String, ObjectNode> envelopes = new LinkedHashMap<>();
         byte[] plaintext = new Plaintext(text, sentAt).encode();
@@ -190,6 +220,40 @@ final class DefaultParleyClient implements ParleyClient {
       }
     });
     return result;
+  }
+
+  /**
+   * A caller's key seen before: a pending send with it answers for this call too, and so does a send this
+   * client saw stored within the server's dedup window. True when {@code result} is taken care of.
+   */
+  private boolean sameKeyAgain(String conversationId, String key, CompletableFuture<Long> result) {
+    Optional<DeviceStore.PendingSend> pending = store.pendingSend(key);
+    if (pending.isPresent()) {
+      if (!pending.get().conversationId().equals(conversationId)) {
+        result.completeExceptionally(new ParleyClientException.ServerError("idempotency_key_in_use",
+            "the idempotency key belongs to a pending send to another conversation", false, conversationId));
+        return true;
+      }
+      CompletableFuture<Long> first = sendFutures.get(key);
+      if (first == null) {
+        sendFutures.put(key, result); // recovered from the store after a restart: no one waits for it yet
+      } else {
+        first.whenComplete((seq, error) -> {
+          if (error != null) {
+            result.completeExceptionally(error);
+          } else {
+            result.complete(seq);
+          }
+        });
+      }
+      return true;
+    }
+    StoredSend stored = recentlyStored.get(conversationId + " " + key);
+    if (stored != null && settings.clock.millis() - stored.at() < DEDUP_WINDOW.toMillis()) {
+      result.complete(stored.seq());
+      return true;
+    }
+    return false;
   }
 
   @Override
@@ -656,6 +720,7 @@ final class DefaultParleyClient implements ParleyClient {
     mismatchRounds.remove(key);
     transmitFirstPendingOf(pending.conversationId());
     long seq = ack.path("seq").asLong();
+    recentlyStored.put(pending.conversationId() + " " + key, new StoredSend(seq, settings.clock.millis()));
     SentMessage sent = new SentMessage(pending.conversationId(), key, seq, ack.path("duplicate").asBoolean());
     CompletableFuture<Long> future = sendFutures.remove(key);
     if (future != null) {

@@ -55,6 +55,16 @@ public interface ParleyClient extends AutoCloseable {
    */
   CompletableFuture<Long> send(String conversationId, String text);
 
+  /**
+   * As {@link #send(String, String)}, with the caller's idempotency key (8–128 printable ASCII characters,
+   * {@code !} to {@code ~}; anything else throws {@link IllegalArgumentException}), such as the id of the
+   * event the text answers. The text is stored once per key and conversation: a second call with the key of
+   * a send still pending completes with that send's seq and sends nothing more (even if its text differs);
+   * a call after the send was stored completes with its seq too (the server recognises the key for 24 hours).
+   * A key pending for another conversation fails the call with {@code ServerError("idempotency_key_in_use")}.
+   */
+  CompletableFuture<Long> send(String conversationId, String text, String idempotencyKey);
+
   /** Creates a conversation with this user and {@code participants} (account ids); completes with its seq (1). */
   CompletableFuture<Long> createConversation(String conversationId, Collection<String> participants);
 
