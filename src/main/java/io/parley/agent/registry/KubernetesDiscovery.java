@@ -5,7 +5,10 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.parley.agent.AgentAccounts;
@@ -64,6 +67,19 @@ public final class KubernetesDiscovery {
     this.settings = settings;
     this.kek = kek;
     this.accounts = accounts;
+  }
+
+  /**
+   * A client for the API server the node runs under (its service account), or the kubeconfig outside a cluster;
+   * bounded so that a refresh never hangs on it: 5 s to connect, 10 s per request, two retries.
+   */
+  public static KubernetesClient connect() {
+    Config config = new ConfigBuilder(Config.autoConfigure(null))
+        .withConnectionTimeout(5_000)
+        .withRequestTimeout(10_000)
+        .withRequestRetryBackoffLimit(2)
+        .build();
+    return new KubernetesClientBuilder().withConfig(config).build();
   }
 
   /** The agents the cluster describes now, or the last successful result when the API server fails. */
