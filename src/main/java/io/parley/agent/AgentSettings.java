@@ -1,9 +1,14 @@
 package io.parley.agent;
 
 import com.typesafe.config.Config;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
 
 /** The agents' settings, read from {@code parley.agents} (agents.conf). */
 public record AgentSettings(
@@ -33,8 +38,54 @@ public record AgentSettings(
     }
   }
 
-  /** Intent classification for the front door. */
-  public record ClassifierSettings(double threshold, String fallbackAgent, Duration cacheTtl) {}
+  /**
+   * Intent classification for the front door (docs/adr/0017): below {@code threshold} the fallback agent is
+   * chosen; decisions are cached in Redis for {@code cacheTtl}, and a cache read waits at most
+   * {@code cacheTimeout}. {@code mode} REMOTE asks the classifier service at {@code remoteUrl} (waiting at
+   * most {@code remoteTimeout}) and classifies locally when it fails.
+   */
+  public record ClassifierSettings(double threshold, String fallbackAgent, Duration cacheTtl, Duration cacheTimeout,
+                                   Mode mode, Optional<URI> remoteUrl, Duration remoteTimeout) {
+
+    public enum Mode { LOCAL, REMOTE }
+
+    public ClassifierSettings {
+      if (!(threshold >= 0 && threshold <= 1)) {
+        throw new IllegalArgumentException("parley.agents.classifier.threshold must be between 0 and 1");
+      }
+      Objects.requireNonNull(fallbackAgent);
+      Objects.requireNonNull(mode);
+      Objects.requireNonNull(remoteUrl);
+      if (mode == Mode.REMOTE && remoteUrl.isEmpty()) {
+        throw new IllegalArgumentException("parley.agents.classifier.mode = remote needs remote-url");
+      }
+    }
+
+    static ClassifierSettings from(Config c) {
+      String mode = c.getString("mode").strip().toUpperCase(Locale.ROOT);
+      if (!mode.equals("LOCAL") && !mode.equals("REMOTE")) {
+        throw new IllegalArgumentException("parley.agents.classifier.mode must be local or remote");
+      }
+      String url = c.getString("remote-url").strip();
+      Optional<URI> remote;
+      try {
+        remote = url.isEmpty() ? Optional.empty() : Optional.of(new URI(url));
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("parley.agents.classifier.remote-url is not a URL");
+      }
+      if (remote.isPresent() && !List.of("http", "https").contains(String.valueOf(remote.get().getScheme()))) {
+        throw new IllegalArgumentException("parley.agents.classifier.remote-url must be an http or https URL");
+      }
+      return new ClassifierSettings(
+          c.getDouble("threshold"),
+          c.getString("fallback-agent"),
+          c.getDuration("cache-ttl"),
+          c.getDuration("cache-timeout"),
+          Mode.valueOf(mode),
+          remote,
+          c.getDuration("remote-timeout"));
+    }
+  }
 
   /** CloudEvents out: per-agent timeout, concurrency, retry backoff and circuit breaker. */
   public record DispatchSettings(Duration timeout, int maxConcurrency, Duration backoffMin, Duration backoffMax,
@@ -59,10 +110,7 @@ public record AgentSettings(
                 namespaces(c.getString("registry.kubernetes.namespaces")),
                 c.getString("registry.kubernetes.label"),
                 c.getBoolean("registry.kubernetes.knative"))),
-        new ClassifierSettings(
-            c.getDouble("classifier.threshold"),
-            c.getString("classifier.fallback-agent"),
-            c.getDuration("classifier.cache-ttl")),
+        ClassifierSettings.from(c.getConfig("classifier")),
         new DispatchSettings(
             c.getDuration("dispatch.timeout"),
             c.getInt("dispatch.max-concurrency"),

@@ -28,6 +28,21 @@ public final class Metrics {
       "From a conversation's persist to the journal's confirmation", MeasurementUnit.time().nanoseconds())
       .withoutTags();
 
+  private static final Counter INTENT_CACHE_HITS = Kamon.counter("parley.intent.cache.hits",
+      "Intent decisions served from the shared cache").withoutTags();
+  private static final Counter INTENT_CACHE_MISSES = Kamon.counter("parley.intent.cache.misses",
+      "Intent decisions classified because the shared cache had none (or did not answer)").withoutTags();
+  private static final Counter INTENT_CACHE_ERRORS = Kamon.counter("parley.intent.cache.errors",
+      "Intent cache reads or writes that failed or timed out").withoutTags();
+  private static final Counter INTENT_REMOTE_FAILURES = Kamon.counter("parley.intent.remote.failures",
+      "Remote classifier calls that failed or timed out and were classified locally instead").withoutTags();
+  private static final Histogram ROUTING_HIT = Kamon.histogram("parley.routing.latency",
+      "From a text handed to intent routing to its decision", MeasurementUnit.time().nanoseconds())
+      .withTag("cache", "hit");
+  private static final Histogram ROUTING_MISS = Kamon.histogram("parley.routing.latency",
+      "From a text handed to intent routing to its decision", MeasurementUnit.time().nanoseconds())
+      .withTag("cache", "miss");
+
   private Metrics() {}
 
   public static void connectionOpened() {
@@ -60,5 +75,24 @@ public final class Metrics {
 
   public static void persisted(Duration latency) {
     PERSIST.record(latency.toNanos());
+  }
+
+  /** An intent decision was made in {@code latency}: from the shared cache ({@code hit}) or by classifying. */
+  public static void routed(boolean hit, Duration latency) {
+    if (hit) {
+      INTENT_CACHE_HITS.increment();
+      ROUTING_HIT.record(latency.toNanos());
+    } else {
+      INTENT_CACHE_MISSES.increment();
+      ROUTING_MISS.record(latency.toNanos());
+    }
+  }
+
+  public static void intentCacheFailed() {
+    INTENT_CACHE_ERRORS.increment();
+  }
+
+  public static void remoteClassifierFailed() {
+    INTENT_REMOTE_FAILURES.increment();
   }
 }
