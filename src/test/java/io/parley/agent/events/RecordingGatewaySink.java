@@ -9,7 +9,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A test double of the agent gateway's side of {@link AgentReplySink}: records every reply it is handed and
  * answers with whatever outcome the test sets. It does no encryption and no conversation dedup.
  */
-final class RecordingGatewaySink implements AgentReplySink {
+public final class RecordingGatewaySink implements AgentReplySink {
   private final List<AgentReply> replies = new CopyOnWriteArrayList<>();
   private volatile Outcome outcome = Outcome.ACCEPTED;
 
@@ -19,11 +19,11 @@ final class RecordingGatewaySink implements AgentReplySink {
     return CompletableFuture.completedFuture(outcome);
   }
 
-  void answer(Outcome outcome) {
+  public void answer(Outcome outcome) {
     this.outcome = outcome;
   }
 
-  List<AgentReply> replies() {
+  public List<AgentReply> replies() {
     return List.copyOf(replies);
   }
 }
