@@ -1,0 +1,57 @@
+package io.parley.agent.events;
+
+import io.parley.agent.AgentSpec;
+import io.parley.agent.kms.KeyEncryptionKey;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The agents' shared secrets in clear, unwrapped from {@link AgentSpec#sealedSecret()} by the key-encryption
+ * key once per agent and sealed value (a changed secret is a new sealed value, so it is unwrapped again).
+ * A secret is the UTF-8 bytes of the string the agent's operator chose: the HMAC key, and what a bearer
+ * token is compared with. Thread-safe.
+ */
+public final class AgentSecrets {
+  private final KeyEncryptionKey kek;
+  private final Map<String, Unwrapped> cache = new ConcurrentHashMap<>();
+
+  public AgentSecrets(KeyEncryptionKey kek) {
+    this.kek = kek;
+  }
+
+  /** The context a secret is wrapped under: a sealed secret moved to another agent does not unwrap. */
+  public static String context(String agentId) {
+    return "agent-secret:" + agentId;
+  }
+
+  /** What the registry stores as {@link AgentSpec#sealedSecret()} for an agent's secret. */
+  public static String seal(KeyEncryptionKey kek, String agentId, String secret) {
+    byte[] wrapped = kek.wrap(secret.getBytes(StandardCharsets.UTF_8), context(agentId));
+    return Base64.getEncoder().encodeToString(wrapped);
+  }
+
+  /**
+   * The agent's secret in clear.
+   *
+   * @throws KeyEncryptionKey.KeyUnwrapException when the sealed secret does not open under this key
+   */
+  public byte[] secretOf(AgentSpec agent) {
+    Unwrapped cached = cache.get(agent.id());
+    if (cached != null && cached.sealed().equals(agent.sealedSecret())) {
+      return cached.secret();
+    }
+    byte[] wrapped;
+    try {
+      wrapped = Base64.getDecoder().decode(agent.sealedSecret());
+    } catch (IllegalArgumentException e) {
+      throw new KeyEncryptionKey.KeyUnwrapException("the sealed secret of agent " + agent.id() + " is not base64", e);
+    }
+    byte[] secret = kek.unwrap(wrapped, context(agent.id()));
+    cache.put(agent.id(), new Unwrapped(agent.sealedSecret(), secret));
+    return secret;
+  }
+
+  private record Unwrapped(String sealed, byte[] secret) {}
+}
