@@ -49,8 +49,11 @@ final class DefaultParleyClient implements ParleyClient {
   private static final Duration DEDUP_WINDOW = Duration.ofHours(24);
   private static final int RECENTLY_STORED = 1024;
 
-  /** A request that waits for an answer carrying its {@code requestId}. */
-  private record Request(ObjectNode frame, CompletableFuture<JsonNode> answer) {}
+  /**
+   * A request that waits for an answer carrying its {@code requestId}; sent again after a reconnect if
+   * {@code resend}, failed with {@code not_connected} when the connection is lost otherwise.
+   */
+  private record Request(ObjectNode frame, CompletableFuture<JsonNode> answer, boolean resend) {}
 
   /** A send the server has stored, remembered by conversation and key for a repeated caller's key. */
   private record StoredSend(long seq, long at) {}
@@ -312,6 +315,29 @@ final class DefaultParleyClient implements ParleyClient {
   }
 
   @Override
+  public CompletableFuture<Void> sendEphemeral(String conversationId, String text) {
+    return onWorker(() -> {
+      if (accountId == null) {
+        throw new ParleyClientException.ServerError("not_started", "sendEphemeral after start() has completed",
+            false, conversationId);
+      }
+      if (!welcomed) {
+        throw notConnected(conversationId);
+      }
+      byte[] plaintext = new Plaintext(text, settings.clock.millis()).encodeEphemeral();
+      ObjectNode frame = frame("ephemeral").put("conversationId", conversationId);
+      ArrayNode envelopes = frame.putArray("envelopes");
+      for (String user : recipients(conversationId)) {
+        for (int device : devicesOf(user, conversationId)) {
+          envelopes.add(seal(user, device, plaintext, conversationId));
+        }
+      }
+      return envelopes.isEmpty() ? null : frame;
+    }).thenCompose(frame -> frame == null ? CompletableFuture.completedFuture(null)
+        : request(frame, false).thenApply(ok -> null));
+  }
+
+  @Override
   public CompletableFuture<Void> typing(String conversationId, boolean active) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     onWorker(() -> {
@@ -441,7 +467,7 @@ final class DefaultParleyClient implements ParleyClient {
         write((ObjectNode) Json.readTree(pending.frame()));
       }
     }
-    requests.values().forEach(request -> write(request.frame()));
+    requests.values().stream().filter(Request::resend).forEach(request -> write(request.frame()));
     waitingFrames.forEach(this::write);
     waitingFrames.clear();
     started.complete(null);
@@ -456,6 +482,7 @@ final class DefaultParleyClient implements ParleyClient {
     socket = null;
     welcomed = false;
     stopHeartbeat();
+    failUnsent(requests.values().stream().filter(request -> !request.resend()).toList());
     if (stopped) {
       return;
     }
@@ -593,6 +620,7 @@ final class DefaultParleyClient implements ParleyClient {
             frame.path("device").asInt(), frame.path("active").asBoolean());
         toApp(() -> listener.onTyping(typing));
       }
+      case "ephemeral" -> ephemeral(frame);
       case "presence" -> {
         JsonNode lastSeen = frame.path("lastSeen");
         PresenceEvent presence = new PresenceEvent(frame.path("user").asText(), frame.path("online").asBoolean(),
@@ -672,6 +700,34 @@ final class DefaultParleyClient implements ParleyClient {
       ParleyClientException error = new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
           fromDevice, "malformed envelope or plaintext", malformed);
       toApp(() -> listener.onError(error), conversationId, seq);
+    }
+  }
+
+  /** Decrypted as it comes, outside the seq order; a failure is reported and holds nothing up. */
+  private void ephemeral(JsonNode frame) {
+    String conversationId = frame.path("conversationId").asText();
+    String fromUser = frame.path("from").asText();
+    int fromDevice = frame.path("fromDevice").asInt();
+    JsonNode envelope = frame.path("envelope");
+    try {
+      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
+      Plaintext plaintext = Plaintext.decodeEphemeral(
+          crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      EphemeralMessage message = new EphemeralMessage(conversationId, fromUser, fromDevice, plaintext.text());
+      toApp(() -> listener.onEphemeral(message));
+    } catch (SessionCrypto.OpenFailure failure) {
+      ParleyClientException error = switch (failure.reason) {
+        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
+        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, 0, fromUser, failure);
+        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser,
+            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
+                ? "ephemeral frame: no session with the sender" : "ephemeral frame: invalid or tampered ciphertext",
+            failure);
+      };
+      emitError(error);
+    } catch (IllegalArgumentException malformed) {
+      emitError(new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser, fromDevice,
+          "ephemeral frame: malformed envelope or plaintext", malformed));
     }
   }
 
@@ -929,15 +985,24 @@ final class DefaultParleyClient implements ParleyClient {
   // ---------------------------------------------------------------- plumbing
 
   private CompletableFuture<JsonNode> request(ObjectNode frame) {
+    return request(frame, true);
+  }
+
+  /** {@code resend}: whether the request waits for the next connection, or fails when this one is lost. */
+  private CompletableFuture<JsonNode> request(ObjectNode frame, boolean resend) {
     CompletableFuture<JsonNode> answer = new CompletableFuture<>();
     onWorker(() -> {
       if (stopped) {
         answer.completeExceptionally(new ParleyClientException.Closed());
         return;
       }
+      if (!resend && !welcomed) {
+        answer.completeExceptionally(notConnected(frame.path("conversationId").asText(null)));
+        return;
+      }
       String requestId = "r-" + (++requestCounter);
       frame.put("requestId", requestId);
-      requests.put(requestId, new Request(frame, answer));
+      requests.put(requestId, new Request(frame, answer, resend));
       transmit(frame);
       worker.schedule(() -> guarded(() -> {
         Request timedOut = requests.remove(requestId);
@@ -948,6 +1013,18 @@ final class DefaultParleyClient implements ParleyClient {
       }), settings.requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
     });
     return answer;
+  }
+
+  private void failUnsent(List<Request> lost) {
+    for (Request request : lost) {
+      requests.remove(request.frame().path("requestId").asText());
+      request.answer().completeExceptionally(notConnected(request.frame().path("conversationId").asText(null)));
+    }
+  }
+
+  private static ParleyClientException notConnected(String conversationId) {
+    return new ParleyClientException.ServerError("not_connected",
+        "not connected: an ephemeral frame is not kept for later", true, conversationId);
   }
 
   /** A frame sent now if connected, otherwise right after the next welcome. */

@@ -81,6 +81,16 @@ public interface ParleyClient extends AutoCloseable {
   /** The latest delivered/read markers of each member of a conversation. */
   CompletableFuture<List<ReceiptMarkers>> receipts(String conversationId);
 
+  /**
+   * Encrypts {@code text} for every device of every participant this device knows of (as {@link #send}
+   * does) and hands it to those that are connected now, without storing it or giving it a seq: for
+   * streaming partial replies, say, ahead of the message that is stored. Completes when the server has
+   * accepted the frame; fails with {@code ServerError}: {@code not_connected} (while disconnected nothing is
+   * kept for later), {@code rate_limited}, {@code not_participant}, {@code unknown_conversation}. Devices
+   * that are offline never see it, and still decrypt every later message.
+   */
+  CompletableFuture<Void> sendEphemeral(String conversationId, String text);
+
   /** Tells the other participants' online devices that this user is (or stopped) typing. */
   CompletableFuture<Void> typing(String conversationId, boolean active);
 

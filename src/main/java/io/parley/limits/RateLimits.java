@@ -10,7 +10,8 @@ import org.redisson.api.RedissonClient;
 
 /**
  * The node's request limits, shared by the cluster through Redis: sends per user (a burst limit and a
- * sustained one) and WebSocket upgrades per client address. All checks are asynchronous and fail open
+ * sustained one), ephemeral frames per user and conversation (the same) and WebSocket upgrades per client
+ * address. All checks are asynchronous and fail open
  * (ADR 0012).
  */
 public final class RateLimits {
@@ -19,6 +20,8 @@ public final class RateLimits {
   private final boolean enabled;
   private final RedisRateLimit sendBurst;
   private final RedisRateLimit sendSustained;
+  private final RedisRateLimit ephemeralBurst;
+  private final RedisRateLimit ephemeralSustained;
   private final RedisRateLimit connect;
 
   public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
@@ -27,6 +30,11 @@ public final class RateLimits {
         settings.sendBurst().interval(), settings.redisTimeout(), clock);
     this.sendSustained = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendSustained().permits(),
         settings.sendSustained().interval(), settings.redisTimeout(), clock);
+    this.ephemeralBurst = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+        settings.ephemeralBurst().permits(), settings.ephemeralBurst().interval(), settings.redisTimeout(), clock);
+    this.ephemeralSustained = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+        settings.ephemeralSustained().permits(), settings.ephemeralSustained().interval(), settings.redisTimeout(),
+        clock);
     this.connect = new RedisRateLimit(redis, hash, "connects", "connect-limit", settings.connect().permits(),
         settings.connect().interval(), settings.redisTimeout(), clock);
   }
@@ -44,6 +52,20 @@ public final class RateLimits {
         : CompletableFuture.completedFuture(burst));
   }
 
+  /**
+   * One ephemeral frame of {@code accountId} in {@code conversationId}: limited per conversation, so that an
+   * agent streaming replies into many conversations at once is not held back by its own total.
+   */
+  public CompletionStage<Decision> tryEphemeral(String accountId, String conversationId) {
+    if (!enabled) {
+      return ALLOWED;
+    }
+    String subject = accountId + " " + conversationId;
+    return ephemeralBurst.tryAcquire(subject).thenCompose(burst -> burst.allowed()
+        ? ephemeralSustained.tryAcquire(subject)
+        : CompletableFuture.completedFuture(burst));
+  }
+
   /** One WebSocket upgrade from {@code clientAddress}. */
   public CompletionStage<Decision> tryConnect(String clientAddress) {
     return enabled ? connect.tryAcquire(clientAddress) : ALLOWED;
@@ -51,6 +73,7 @@ public final class RateLimits {
 
   /** How many checks were let through because Redis did not answer (a counter for metrics). */
   public long failedOpen() {
-    return sendBurst.failedOpen() + sendSustained.failedOpen() + connect.failedOpen();
+    return sendBurst.failedOpen() + sendSustained.failedOpen() + ephemeralBurst.failedOpen()
+        + ephemeralSustained.failedOpen() + connect.failedOpen();
   }
 }
