@@ -6,6 +6,7 @@ import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import org.redisson.api.RedissonClient;
 
 /**
@@ -23,6 +24,7 @@ public final class RateLimits {
   private final RedisRateLimit ephemeralBurst;
   private final RedisRateLimit ephemeralSustained;
   private final RedisRateLimit connect;
+  private volatile Predicate<String> unlimited = account -> false;
 
   public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
     this.enabled = settings.enabled();
@@ -44,7 +46,7 @@ public final class RateLimits {
    * refused for its burst takes no permit of the sustained window.
    */
   public CompletionStage<Decision> trySend(String accountId) {
-    if (!enabled) {
+    if (!enabled || unlimited.test(accountId)) {
       return ALLOWED;
     }
     return sendBurst.tryAcquire(accountId).thenCompose(burst -> burst.allowed()
@@ -64,6 +66,14 @@ public final class RateLimits {
     return ephemeralBurst.tryAcquire(subject).thenCompose(burst -> burst.allowed()
         ? ephemeralSustained.tryAcquire(subject)
         : CompletableFuture.completedFuture(burst));
+  }
+
+  /**
+   * Accounts whose sends are not limited per user: the agents, whose devices speak in many users'
+   * conversations at once (each user's own sends stay limited).
+   */
+  public void exempt(Predicate<String> accounts) {
+    this.unlimited = accounts;
   }
 
   /** One WebSocket upgrade from {@code clientAddress}. */
