@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.ConfigFactory;
+import io.parley.agent.AgentSettings;
+import io.parley.agent.AgentSettings.DemoSettings;
 import io.parley.agent.AgentSettings.DispatchSettings;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
@@ -216,6 +218,23 @@ class DemoAgentsTest {
         .isEqualTo(URI.create("http://localhost:1234/v1/chat/completions"));
     assertThat(OpenAiForwarder.completionsUrl(URI.create("http://localhost:1234/v1/")))
         .isEqualTo(URI.create("http://localhost:1234/v1/chat/completions"));
+  }
+
+  @Test
+  void theDemoOptionsComeFromAgentsConfAndTheApiKeyFromTheEnvironmentOnly() {
+    DemoSettings settings = AgentSettings.from(ConfigFactory.load()).demo();
+
+    DemoAgents.Options options = DemoAgents.Options.from(settings, URI.create("http://127.0.0.1:8080"), "e", "o",
+        java.util.Map.of("PARLEY_OPENAI_API_KEY", "sk-test"));
+
+    assertThat(options.port()).isEqualTo(8090);
+    assertThat(options.echo().agentId()).isEqualTo("echo");
+    assertThat(options.openAi().agentId()).isEqualTo("openai");
+    assertThat(options.openAiService().baseUrl()).isEmpty();
+    assertThat(options.openAiService().apiKey()).hasValue("sk-test");
+    assertThat(options.openAiService().model()).isEqualTo("gpt-4o-mini");
+    assertThat(options.openAiService().toString()).doesNotContain("sk-test");
+    assertThat(options.echo().toString()).doesNotContain("e]").contains("echo");
   }
 
   private void startAgents(Optional<URI> openAiBase) {

@@ -240,6 +240,20 @@ class AgentEventRoutesTest {
     assertThat(sink.get().replies()).hasSize(2);
   }
 
+  @Test
+  void aGatewayFailureIsUnavailableToTheAgentAndNothingIsRemembered() throws Exception {
+    sink.get().failWith(new IllegalStateException("conversation shard unreachable"));
+    Request request = binary(reply("r-fail", ParleyEvents.REPLY_MESSAGE, "{\"text\":\"Eventually\"}"));
+
+    HttpResponse<String> first = send("weather", request, bearer(SECRET));
+    assertThat(first.statusCode()).isEqualTo(503);
+    assertThat(first.body()).doesNotContain("shard");
+    assertThat(redis.connection().client().getKeys().count()).isZero();
+
+    sink.get().failWith(null);
+    assertThat(send("weather", request, bearer(SECRET)).statusCode()).isEqualTo(202);
+  }
+
   private static void assertUnauthenticated(HttpResponse<String> response, String what) throws Exception {
     assertThat(response.statusCode()).as(what).isEqualTo(401);
     assertThat(JSON.readTree(response.body())).as(what).isEqualTo(JSON.readTree("{\"error\":\"unauthenticated\"}"));

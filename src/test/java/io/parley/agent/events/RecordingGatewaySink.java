@@ -12,11 +12,18 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class RecordingGatewaySink implements AgentReplySink {
   private final List<AgentReply> replies = new CopyOnWriteArrayList<>();
   private volatile Outcome outcome = Outcome.ACCEPTED;
+  private volatile RuntimeException failure;
 
   @Override
   public CompletionStage<Outcome> accept(AgentReply reply) {
     replies.add(reply);
-    return CompletableFuture.completedFuture(outcome);
+    RuntimeException e = failure;
+    return e != null ? CompletableFuture.failedFuture(e) : CompletableFuture.completedFuture(outcome);
+  }
+
+  /** From now on the gateway fails (as when it cannot reach the conversation); null: it answers again. */
+  public void failWith(RuntimeException failure) {
+    this.failure = failure;
   }
 
   public void answer(Outcome outcome) {
