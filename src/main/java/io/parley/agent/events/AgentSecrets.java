@@ -21,15 +21,9 @@ public final class AgentSecrets {
     this.kek = kek;
   }
 
-  /** The context a secret is wrapped under: a sealed secret moved to another agent does not unwrap. */
-  public static String context(String agentId) {
-    return "agent-secret:" + agentId;
-  }
-
-  /** What the registry stores as {@link AgentSpec#sealedSecret()} for an agent's secret. */
+  /** What the registry stores as {@link AgentSpec#sealedSecret()} for an agent's secret (its format: the registry's). */
   public static String seal(KeyEncryptionKey kek, String agentId, String secret) {
-    byte[] wrapped = kek.wrap(secret.getBytes(StandardCharsets.UTF_8), context(agentId));
-    return Base64.getEncoder().encodeToString(wrapped);
+    return io.parley.agent.registry.AgentSecrets.seal(kek, agentId, secret);
   }
 
   /**
@@ -42,13 +36,13 @@ public final class AgentSecrets {
     if (cached != null && cached.sealed().equals(agent.sealedSecret())) {
       return cached.secret();
     }
-    byte[] wrapped;
+    byte[] secret;
     try {
-      wrapped = Base64.getDecoder().decode(agent.sealedSecret());
+      secret = io.parley.agent.registry.AgentSecrets.open(kek, agent.id(), agent.sealedSecret())
+          .getBytes(StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw new KeyEncryptionKey.KeyUnwrapException("the sealed secret of agent " + agent.id() + " is not base64", e);
+      throw new KeyEncryptionKey.KeyUnwrapException("the sealed secret of agent " + agent.id() + " is malformed", e);
     }
-    byte[] secret = kek.unwrap(wrapped, context(agent.id()));
     cache.put(agent.id(), new Unwrapped(agent.sealedSecret(), secret));
     return secret;
   }

@@ -25,4 +25,14 @@ public record AgentGatewayDeps(
 
   /** Every agent has one device. */
   public static final int AGENT_DEVICE = 1;
+
+  /** Everything but the node's edge address, which is known only once the edge has bound. */
+  public record Partial(MongoDatabase database, AgentDataKeys dataKeys, AgentAccounts accounts, AgentTokens tokens,
+                        RoutingTable routing, IntentClassifier classifier, AgentDispatcher dispatcher,
+                        AgentAvailability availability, ConversationRoutes routes, String frontDoorId, Clock clock) {
+    public AgentGatewayDeps at(URI localNode) {
+      return new AgentGatewayDeps(database, dataKeys, accounts, tokens, localNode, routing, classifier, dispatcher,
+          availability, routes, frontDoorId, clock);
+    }
+  }
 }
