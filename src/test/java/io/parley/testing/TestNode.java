@@ -23,6 +23,9 @@ public final class TestNode {
     values.put("parley.session.cursor-flush-interval", "200ms");
     // tests send bursts from one account and connect often from one address; the limits' own tests enable them
     values.put("parley.rate-limits.enabled", false);
+    // agents are switched on by the tests about them (AgentTestNodes); elsewhere they would add an agent device
+    values.put("parley.agents.enabled", false);
+    values.put("parley.agents.demo.port", 0);
     values.put("pekko.remote.artery.canonical.port", 0);
     values.put("pekko.management.http.port", 0);
     values.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");

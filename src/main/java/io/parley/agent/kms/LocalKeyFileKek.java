@@ -1,7 +1,10 @@
 package io.parley.agent.kms;
 
 import io.parley.config.SecretFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -42,7 +45,13 @@ public final class LocalKeyFileKek implements KeyEncryptionKey {
       throw new IllegalArgumentException("the agents' key-encryption key file does not exist: set "
           + "PARLEY_AGENT_KEK_FILE to a file holding 32 random bytes in base64 (e.g. openssl rand -base64 32)");
     }
-    String encoded = SecretFile.readOrCreate(file, LocalKeyFileKek::generate);
+    // a production key file is a read-only mounted secret: read it as it is
+    String encoded;
+    try {
+      encoded = createIfAbsent ? SecretFile.readOrCreate(file, LocalKeyFileKek::generate) : Files.readString(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the agents' key-encryption key file " + file, e);
+    }
     try {
       return new LocalKeyFileKek(Base64.getDecoder().decode(encoded.strip()));
     } catch (IllegalArgumentException e) {

@@ -1,0 +1,213 @@
+package io.parley.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.parley.testing.NodeExtension;
+import io.parley.testing.NodeProcess;
+import io.parley.testing.TestAgent;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Users chat with agents through a real node: SDK clients, the agent gateway (the agents' devices), real
+ * agent HTTP services (the demo agents beside the node, and a test agent registered through the admin API),
+ * CloudEvents both ways.
+ */
+class AgentConversationIntegrationTest {
+  private static final String ADMIN_TOKEN = "agent-test-admin-token-0123456789abcdef0123456789";
+  private static final String AGENT_SECRET = "test-agent-secret-0123456789abcdef0123456789";
+  private static final int MANAGEMENT = NodeProcess.freePort();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final AtomicInteger USERS = new AtomicInteger();
+
+  @RegisterExtension
+  static final NodeExtension parley = new NodeExtension(Map.ofEntries(
+      Map.entry("parley.agents.enabled", true),
+      Map.entry("parley.agents.demo.start-with-node", true),
+      Map.entry("parley.agents.dispatch.backoff-min", "50ms"),
+      Map.entry("parley.agents.dispatch.backoff-max", "500ms"),
+      Map.entry("parley.agents.dispatch.breaker-max-failures", 2),
+      Map.entry("parley.agents.dispatch.breaker-reset-timeout", "500ms"),
+      Map.entry("parley.directory.claim-rate", 10_000),
+      Map.entry("pekko.management.http.port", MANAGEMENT),
+      Map.entry("parley.auth.admin-token", ADMIN_TOKEN)));
+
+  @TempDir
+  Path stores;
+
+  private TestClients clients;
+
+  @BeforeEach
+  void setUp() {
+    clients = new TestClients(parley.port(), stores);
+  }
+
+  @AfterEach
+  void tearDown() {
+    clients.close();
+  }
+
+  @Test
+  void aUserAsksTheDemoEchoAgentAndGetsItsAnswerEncryptedFromTheAgentsDevice() {
+    TestClients.Device alice = user("alice");
+    String echo = agentAccount(alice, "echo");
+    String c = conversation();
+    alice.client.createConversation(c, List.of(echo)).join();
+
+    alice.client.send(c, "what is parley").join();
+
+    await().atMost(WAIT).until(() -> fromAgent(alice, c, echo).size() >= 1);
+    DecryptedMessage answer = fromAgent(alice, c, echo).get(0);
+    assertThat(answer.text()).containsIgnoringCase("parley").isNotEqualTo("what is parley");
+    assertThat(alice.errors).isEmpty();
+  }
+
+  @Test
+  void theFrontDoorHandsTheConversationOverVisiblyAndTheChosenAgentAnswers() {
+    TestClients.Device bob = user("bob");
+    String assistant = agentAccount(bob, "assistant");
+    String c = conversation();
+    bob.client.createConversation(c, List.of(assistant)).join();
+
+    bob.client.send(c, "how does the end-to-end encryption work?").join();
+
+    await().atMost(WAIT).until(() -> fromAgent(bob, c, assistant).size() >= 2);
+    List<String> texts = fromAgent(bob, c, assistant).stream().map(DecryptedMessage::text).toList();
+    assertThat(texts.get(0)).startsWith("↪ Echo");
+    assertThat(texts.get(1)).startsWith("[Echo] ").containsIgnoringCase("encrypt");
+  }
+
+  @Test
+  void aRegisteredAgentThatIsDownGetsTheMessageOnceItIsBackAndTheUserIsTold() throws Exception {
+    try (TestAgent agent = TestAgent.start()) {
+      agent.replyingTo(URI.create("http://127.0.0.1:" + parley.port()), "flaky", AGENT_SECRET);
+      agent.mode(TestAgent.Mode.FAILING);
+      register("flaky", agent.endpoint());
+      TestClients.Device carol = user("carol");
+      String flaky = agentAccount(carol, "flaky");
+      String c = conversation();
+      carol.client.createConversation(c, List.of(flaky)).join();
+
+      carol.client.send(c, "are you there?").join();
+
+      await().atMost(WAIT).until(() -> fromAgent(carol, c, flaky).stream()
+          .anyMatch(m -> m.text().contains("not reachable right now")));
+      assertThat(agent.received()).isEmpty();
+
+      agent.mode(TestAgent.Mode.UP);
+      TestAgent.Received received = agent.received().poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(received).isNotNull();
+      assertThat(received.text()).isEqualTo("are you there?");
+      assertThat(received.type()).isEqualTo("io.parley.message.created");
+      assertThat(received.conversationId()).isEqualTo(c);
+      assertThat(received.id()).isEqualTo(c + ":" + received.seq());
+
+      await().atMost(WAIT).until(() -> carol.texts(c).contains("echo: are you there?"));
+      assertThat(agent.acceptedIds()).containsOnly(received.id());
+    }
+  }
+
+  @Test
+  void anAgentCannotSpeakInAConversationItIsNotPartOf() throws Exception {
+    try (TestAgent agent = TestAgent.start()) {
+      register("nosy", agent.endpoint());
+      TestClients.Device dave = user("dave");
+      TestClients.Device erin = user("erin");
+      String c = conversation();
+      dave.client.createConversation(c, List.of(erin.id())).join();
+      agentAccount(dave, "nosy");
+
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents/nosy/events"))
+          .header("Authorization", "Bearer " + AGENT_SECRET)
+          .header("Content-Type", "application/json")
+          .header("ce-specversion", "1.0")
+          .header("ce-id", "intrusion-1")
+          .header("ce-type", "io.parley.reply.message")
+          .header("ce-source", "/nosy")
+          .header("ce-parleyconversation", c)
+          .POST(HttpRequest.BodyPublishers.ofString("{\"text\":\"hello from nowhere\"}"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(403);
+      assertThat(erin.messages).isEmpty();
+    }
+  }
+
+  private TestClients.Device user(String name) {
+    return clients.start(clients.account(name + "-agents-" + USERS.incrementAndGet()), 1);
+  }
+
+  private static String conversation() {
+    return "c-" + UUID.randomUUID();
+  }
+
+  private static List<DecryptedMessage> fromAgent(TestClients.Device user, String conversation, String agent) {
+    return user.messages.stream()
+        .filter(m -> m.conversationId().equals(conversation) && m.fromUser().equals(agent))
+        .toList();
+  }
+
+  /** The agent's account from the users' agent list, once the agent's device is in the key directory. */
+  private static String agentAccount(TestClients.Device user, String agentId) {
+    String account = await().atMost(WAIT).until(() -> listedAgent(user, agentId), Optional::isPresent).get();
+    await().atMost(WAIT).until(() -> hasDevice(user, account));
+    return account;
+  }
+
+  private static Optional<String> listedAgent(TestClients.Device user, String agentId) throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents"))
+        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    for (JsonNode agent : JSON.readTree(response.body()).path("agents")) {
+      if (agent.path("id").asText().equals(agentId)) {
+        return Optional.of(agent.path("accountId").asText());
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static boolean hasDevice(TestClients.Device user, String account) throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + parley.port() + "/v1/keys/" + account + "/devices"))
+        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() == 200 && JSON.readTree(response.body()).path("devices").size() > 0;
+  }
+
+  private static void register(String id, URI endpoint) throws Exception {
+    String body = JSON.writeValueAsString(Map.of(
+        "displayName", "Test agent " + id,
+        "endpoint", endpoint.toString(),
+        "description", "A test agent that echoes what it is sent.",
+        "examples", List.of("echo this", "repeat after me"),
+        "secret", AGENT_SECRET,
+        "enabled", true));
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + MANAGEMENT + "/v1/admin/agents/" + id))
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
+        .header("Content-Type", "application/json")
+        .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isIn(200, 201);
+  }
+}
