@@ -154,6 +154,82 @@ class AgentConversationIntegrationTest {
     }
   }
 
+  @Test
+  void aStreamedReplyArrivesAsEncryptedEphemeralsThenOnceAsAStoredMessage() throws Exception {
+    try (TestAgent agent = TestAgent.start()) {
+      register("streamer", agent.endpoint());
+      TestClients.Device frank = user("frank");
+      String streamer = agentAccount(frank, "streamer");
+      String c = conversation();
+      frank.client.createConversation(c, List.of(streamer)).join();
+
+      assertThat(reply("streamer", c, "s-1", "io.parley.reply.typing", "{\"active\":true}")).isEqualTo(202);
+      assertThat(reply("streamer", c, "s-2", "io.parley.reply.partial", "{\"text\":\"Hello\"}")).isEqualTo(202);
+      assertThat(reply("streamer", c, "s-3", "io.parley.reply.partial", "{\"text\":\"Hello wor\"}")).isEqualTo(202);
+      await().atMost(WAIT).until(() -> frank.ephemerals.size() >= 2);
+      assertThat(frank.ephemerals).extracting(EphemeralMessage::text).containsExactly("Hello", "Hello wor");
+      assertThat(frank.ephemerals).allMatch(e -> e.fromUser().equals(streamer) && e.conversationId().equals(c));
+      assertThat(frank.typing).anyMatch(t -> t.active());
+      assertThat(frank.texts(c)).isEmpty();
+
+      assertThat(reply("streamer", c, "s-final", "io.parley.reply.message", "{\"text\":\"Hello world\"}"))
+          .isEqualTo(202);
+      // the agent retries its final reply: a duplicate by event id, stored once
+      assertThat(reply("streamer", c, "s-final", "io.parley.reply.message", "{\"text\":\"Hello world\"}"))
+          .isEqualTo(200);
+      await().atMost(WAIT).until(() -> frank.texts(c).contains("Hello world"));
+      frank.client.send(c, "thanks").join();
+      await().atMost(WAIT).until(() -> agent.received().stream().anyMatch(r -> r.text().equals("thanks")));
+      assertThat(frank.texts(c)).containsExactly("Hello world");
+    }
+  }
+
+  @Test
+  void forgedRepliesAreRefusedAndChangeNothing() throws Exception {
+    try (TestAgent agent = TestAgent.start()) {
+      register("guarded", agent.endpoint());
+      TestClients.Device grace = user("grace");
+      String guarded = agentAccount(grace, "guarded");
+      String c = conversation();
+      grace.client.createConversation(c, List.of(guarded)).join();
+
+      HttpResponse<String> forged = HTTP.send(replyRequest("guarded", c, "f-1", "io.parley.reply.message",
+              "{\"text\":\"forged\"}")
+          .header("Authorization", "Bearer not-the-secret-0123456789abcdef0123456789").build(),
+          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> badSignature = HTTP.send(replyRequest("guarded", c, "f-2", "io.parley.reply.message",
+              "{\"text\":\"forged\"}")
+          .header("X-Parley-Timestamp", Long.toString(System.currentTimeMillis() / 1000))
+          .header("X-Parley-Signature", "sha256=" + "00".repeat(32)).build(),
+          HttpResponse.BodyHandlers.ofString());
+
+      assertThat(forged.statusCode()).isEqualTo(401);
+      assertThat(badSignature.statusCode()).isEqualTo(401);
+      assertThat(reply("guarded", c, "f-3", "io.parley.reply.message", "{\"text\":\"genuine\"}")).isEqualTo(202);
+      await().atMost(WAIT).until(() -> grace.texts(c).contains("genuine"));
+      assertThat(grace.texts(c)).containsExactly("genuine");
+    }
+  }
+
+  private static int reply(String agentId, String conversation, String id, String type, String data)
+      throws Exception {
+    return HTTP.send(replyRequest(agentId, conversation, id, type, data)
+        .header("Authorization", "Bearer " + AGENT_SECRET).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  private static HttpRequest.Builder replyRequest(String agentId, String conversation, String id, String type,
+                                                  String data) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents/" + agentId
+            + "/events"))
+        .header("Content-Type", "application/json")
+        .header("ce-specversion", "1.0")
+        .header("ce-id", id)
+        .header("ce-type", type)
+        .header("ce-source", "/" + agentId)
+        .header("ce-parleyconversation", conversation)
+        .POST(HttpRequest.BodyPublishers.ofString(data));
+  }
+
   private TestClients.Device user(String name) {
     return clients.start(clients.account(name + "-agents-" + USERS.incrementAndGet()), 1);
   }
