@@ -38,6 +38,14 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import io.parley.agent.AgentSettings;
+import io.parley.agent.Agents;
+import io.parley.agent.gateway.AgentTokens;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -110,7 +118,15 @@ public final class ParleyNode {
       Optional<DevTokenIssuer> devTokens = settings.auth().devTokensEnabled()
           ? Optional.of(DevTokenIssuer.loadOrCreate(dataDir, settings.auth(), clock))
           : Optional.empty();
-      TokenVerifier verifier = TokenVerifier.create(settings.auth(), clock, devTokens.map(DevTokenIssuer::publicKeys));
+      AgentSettings agentSettings = AgentSettings.from(config);
+      AgentTokens agentTokens = new AgentTokens(settings.auth(), clock);
+      List<JWK> localKeys = new ArrayList<>();
+      devTokens.ifPresent(issuer -> localKeys.addAll(issuer.publicKeys().getKeys()));
+      if (agentSettings.enabled()) {
+        localKeys.addAll(agentTokens.publicKeys().getKeys());
+      }
+      TokenVerifier verifier = TokenVerifier.create(settings.auth(), clock,
+          localKeys.isEmpty() ? Optional.empty() : Optional.of(new JWKSet(localKeys)));
       byte[] pepper = Pepper.loadOrCreate(settings.identity(), dataDir);
       Accounts accounts = new Accounts(store.database(), pepper, clock);
       KeyDirectoryRoutes keys = new KeyDirectoryRoutes(system,
@@ -126,12 +142,23 @@ public final class ParleyNode {
           new Connection.Deps(verifier, sharding, history, settings.session(), settings.protocol(), new FrameCodec(),
               directory, presence, limits)),
           "connections", org.apache.pekko.actor.typed.Props.empty());
+      Optional<Agents> agents = agentSettings.enabled()
+          ? Optional.of(Agents.start(system, agentSettings, settings, store.database(), redis.client(), pepper,
+              agentTokens, verifier, limits, clock))
+          : Optional.empty();
       NodeStats.start(system, connections, settings.session().askTimeout());
       MetricsEndpoint.start(system, settings.metrics()).toCompletableFuture()
           .get(30, java.util.concurrent.TimeUnit.SECONDS);
       ServerBinding binding = HttpEdge.start(system, settings, verifier, devTokens, accounts, connections, keys,
-              limits)
+              limits, agents.map(Agents::route))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      agents.ifPresent(started -> {
+        started.edgeBound(URI.create("http://" + loopbackOf(binding.localAddress())));
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "parley-agents", () -> {
+          started.close();
+          return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+        });
+      });
       health.edgeReady(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "parley-not-ready",
           () -> {
@@ -143,6 +170,12 @@ public final class ParleyNode {
       system.terminate();
       throw new IllegalStateException("Parley node failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /** The edge as this node reaches it itself: loopback when it listens on every address. */
+  private static String loopbackOf(InetSocketAddress address) {
+    String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getAddress().getHostAddress();
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   public static ParleyNode start() {

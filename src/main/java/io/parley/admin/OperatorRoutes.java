@@ -64,6 +64,7 @@ public final class OperatorRoutes extends AllDirectives implements ManagementRou
                 "message", "cluster changes are off (parley.admin.cluster-changes)")));
     return concat(
         path(segment("v1").slash("admin").slash("nodes"), () -> get(() -> admin(this::nodes))),
+        AdminRouteRegistry.get(system).route(),
         get(() -> read),
         // the library's routes carry their own /cluster prefix: test it without consuming it
         pathPrefixTest("cluster", () -> changes));

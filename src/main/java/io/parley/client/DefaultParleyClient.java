@@ -28,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 import org.signal.libsignal.protocol.InvalidKeyException;
 import org.signal.libsignal.protocol.NoSessionException;
 import org.signal.libsignal.protocol.UntrustedIdentityException;
@@ -42,8 +43,20 @@ final class DefaultParleyClient implements ParleyClient {
   private static final int MAX_AUTH_FAILURES = 2;
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  /** A request that waits for an answer carrying its {@code requestId}. */
-  private record Request(ObjectNode frame, CompletableFuture<JsonNode> answer) {}
+  /** The protocol's idempotency key: 8–128 printable ASCII characters. */
+  private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7e]{8,128}");
+  /** How long the server recognises an idempotency key (docs/protocol.md). */
+  private static final Duration DEDUP_WINDOW = Duration.ofHours(24);
+  private static final int RECENTLY_STORED = 1024;
+
+  /**
+   * A request that waits for an answer carrying its {@code requestId}; sent again after a reconnect if
+   * {@code resend}, failed with {@code not_connected} when the connection is lost otherwise.
+   */
+  private record Request(ObjectNode frame, CompletableFuture<JsonNode> answer, boolean resend) {}
+
+  /** A send the server has stored, remembered by conversation and key for a repeated caller's key. */
+  private record StoredSend(long seq, long at) {}
 
   private final ParleyClient.Builder settings;
   private final Listener listener;
@@ -73,6 +86,12 @@ final class DefaultParleyClient implements ParleyClient {
   private ScheduledFuture<?> heartbeat;
   private long requestCounter;
   private final Map<String, CompletableFuture<Long>> sendFutures = new HashMap<>();
+  private final Map<String, StoredSend> recentlyStored = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, StoredSend> eldest) {
+      return size() > RECENTLY_STORED;
+    }
+  };
   private final Map<String, Integer> mismatchRounds = new HashMap<>();
   private final Map<String, Request> requests = new LinkedHashMap<>();
   private final List<ObjectNode> waitingFrames = new ArrayList<>();
@@ -107,7 +126,8 @@ final class DefaultParleyClient implements ParleyClient {
         return;
       }
       try {
-        store = DeviceStore.open(settings.storeDirectory, settings.storeKey);
+        store = settings.storeStorage != null ? DeviceStore.open(settings.storeStorage, settings.storeKey)
+            : DeviceStore.open(settings.storeDirectory, settings.storeKey);
         directory = new Directory(settings.httpClient, this::server, settings.tokens, settings.requestTimeout);
         keys = new KeyManager(store, directory, settings.clock, settings.device, settings.oneTimePreKeys,
             settings.signedPreKeyRotation);
@@ -154,6 +174,18 @@ final class DefaultParleyClient implements ParleyClient {
 
   @Override
   public CompletableFuture<Long> send(String conversationId, String text) {
+    return send(conversationId, text, "k-" + UUID.randomUUID(), false);
+  }
+
+  @Override
+  public CompletableFuture<Long> send(String conversationId, String text, String idempotencyKey) {
+    if (idempotencyKey == null || !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
+      throw new IllegalArgumentException("an idempotency key is 8-128 printable ASCII characters");
+    }
+    return send(conversationId, text, idempotencyKey, true);
+  }
+
+  private CompletableFuture<Long> send(String conversationId, String text, String key, boolean callersKey) {
     CompletableFuture<Long> result = new CompletableFuture<>();
     onWorker(() -> {
       if (stopped) {
@@ -165,8 +197,10 @@ final class DefaultParleyClient implements ParleyClient {
             "send after start() has completed", false, conversationId));
         return;
       }
+      if (callersKey && sameKeyAgain(conversationId, key, result)) {
+        return;
+      }
       try {
-        String key = "k-" + UUID.randomUUID();
         long sentAt = settings.clock.millis();
         Map<String, ObjectNode> envelopes = new LinkedHashMap<>();
         byte[] plaintext = new Plaintext(text, sentAt).encode();
@@ -189,6 +223,40 @@ final class DefaultParleyClient implements ParleyClient {
       }
     });
     return result;
+  }
+
+  /**
+   * A caller's key seen before: a pending send with it answers for this call too, and so does a send this
+   * client saw stored within the server's dedup window. True when {@code result} is taken care of.
+   */
+  private boolean sameKeyAgain(String conversationId, String key, CompletableFuture<Long> result) {
+    Optional<DeviceStore.PendingSend> pending = store.pendingSend(key);
+    if (pending.isPresent()) {
+      if (!pending.get().conversationId().equals(conversationId)) {
+        result.completeExceptionally(new ParleyClientException.ServerError("idempotency_key_in_use",
+            "the idempotency key belongs to a pending send to another conversation", false, conversationId));
+        return true;
+      }
+      CompletableFuture<Long> first = sendFutures.get(key);
+      if (first == null) {
+        sendFutures.put(key, result); // recovered from the store after a restart: no one waits for it yet
+      } else {
+        first.whenComplete((seq, error) -> {
+          if (error != null) {
+            result.completeExceptionally(error);
+          } else {
+            result.complete(seq);
+          }
+        });
+      }
+      return true;
+    }
+    StoredSend stored = recentlyStored.get(conversationId + " " + key);
+    if (stored != null && settings.clock.millis() - stored.at() < DEDUP_WINDOW.toMillis()) {
+      result.complete(stored.seq());
+      return true;
+    }
+    return false;
   }
 
   @Override
@@ -244,6 +312,29 @@ final class DefaultParleyClient implements ParleyClient {
           member.path("delivered").asLong(), member.path("read").asLong())));
       return List.copyOf(members);
     });
+  }
+
+  @Override
+  public CompletableFuture<Void> sendEphemeral(String conversationId, String text) {
+    return onWorker(() -> {
+      if (accountId == null) {
+        throw new ParleyClientException.ServerError("not_started", "sendEphemeral after start() has completed",
+            false, conversationId);
+      }
+      if (!welcomed) {
+        throw notConnected(conversationId);
+      }
+      byte[] plaintext = new Plaintext(text, settings.clock.millis()).encodeEphemeral();
+      ObjectNode frame = frame("ephemeral").put("conversationId", conversationId);
+      ArrayNode envelopes = frame.putArray("envelopes");
+      for (String user : recipients(conversationId)) {
+        for (int device : devicesOf(user, conversationId)) {
+          envelopes.add(seal(user, device, plaintext, conversationId));
+        }
+      }
+      return envelopes.isEmpty() ? null : frame;
+    }).thenCompose(frame -> frame == null ? CompletableFuture.completedFuture(null)
+        : request(frame, false).thenApply(ok -> null));
   }
 
   @Override
@@ -376,7 +467,7 @@ final class DefaultParleyClient implements ParleyClient {
         write((ObjectNode) Json.readTree(pending.frame()));
       }
     }
-    requests.values().forEach(request -> write(request.frame()));
+    requests.values().stream().filter(Request::resend).forEach(request -> write(request.frame()));
     waitingFrames.forEach(this::write);
     waitingFrames.clear();
     started.complete(null);
@@ -391,6 +482,7 @@ final class DefaultParleyClient implements ParleyClient {
     socket = null;
     welcomed = false;
     stopHeartbeat();
+    failUnsent(requests.values().stream().filter(request -> !request.resend()).toList());
     if (stopped) {
       return;
     }
@@ -492,6 +584,12 @@ final class DefaultParleyClient implements ParleyClient {
     started.completeExceptionally(reason != null ? reason : new ParleyClientException.Closed());
     if (store != null) {
       store.close();
+    } else if (settings.storeStorage != null) {
+      try {
+        settings.storeStorage.close(); // given to the client, which was never started on it
+      } catch (RuntimeException ignored) {
+        // closing is all that was left to do with it
+      }
     }
     setState(ConnectionState.STOPPED);
   }
@@ -522,6 +620,7 @@ final class DefaultParleyClient implements ParleyClient {
             frame.path("device").asInt(), frame.path("active").asBoolean());
         toApp(() -> listener.onTyping(typing));
       }
+      case "ephemeral" -> ephemeral(frame);
       case "presence" -> {
         JsonNode lastSeen = frame.path("lastSeen");
         PresenceEvent presence = new PresenceEvent(frame.path("user").asText(), frame.path("online").asBoolean(),
@@ -604,6 +703,34 @@ final class DefaultParleyClient implements ParleyClient {
     }
   }
 
+  /** Decrypted as it comes, outside the seq order; a failure is reported and holds nothing up. */
+  private void ephemeral(JsonNode frame) {
+    String conversationId = frame.path("conversationId").asText();
+    String fromUser = frame.path("from").asText();
+    int fromDevice = frame.path("fromDevice").asInt();
+    JsonNode envelope = frame.path("envelope");
+    try {
+      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
+      Plaintext plaintext = Plaintext.decodeEphemeral(
+          crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      EphemeralMessage message = new EphemeralMessage(conversationId, fromUser, fromDevice, plaintext.text());
+      toApp(() -> listener.onEphemeral(message));
+    } catch (SessionCrypto.OpenFailure failure) {
+      ParleyClientException error = switch (failure.reason) {
+        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
+        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, 0, fromUser, failure);
+        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser,
+            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
+                ? "ephemeral frame: no session with the sender" : "ephemeral frame: invalid or tampered ciphertext",
+            failure);
+      };
+      emitError(error);
+    } catch (IllegalArgumentException malformed) {
+      emitError(new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser, fromDevice,
+          "ephemeral frame: malformed envelope or plaintext", malformed));
+    }
+  }
+
   private static DecryptedMessage decrypted(DeviceStore.Inbound in) {
     return new DecryptedMessage(in.conversationId(), in.seq(), in.fromUser(), in.fromDevice(), in.text(),
         Instant.ofEpochMilli(in.sentAt()), Instant.ofEpochMilli(in.storedAt()));
@@ -649,6 +776,7 @@ final class DefaultParleyClient implements ParleyClient {
     mismatchRounds.remove(key);
     transmitFirstPendingOf(pending.conversationId());
     long seq = ack.path("seq").asLong();
+    recentlyStored.put(pending.conversationId() + " " + key, new StoredSend(seq, settings.clock.millis()));
     SentMessage sent = new SentMessage(pending.conversationId(), key, seq, ack.path("duplicate").asBoolean());
     CompletableFuture<Long> future = sendFutures.remove(key);
     if (future != null) {
@@ -857,15 +985,24 @@ final class DefaultParleyClient implements ParleyClient {
   // ---------------------------------------------------------------- plumbing
 
   private CompletableFuture<JsonNode> request(ObjectNode frame) {
+    return request(frame, true);
+  }
+
+  /** {@code resend}: whether the request waits for the next connection, or fails when this one is lost. */
+  private CompletableFuture<JsonNode> request(ObjectNode frame, boolean resend) {
     CompletableFuture<JsonNode> answer = new CompletableFuture<>();
     onWorker(() -> {
       if (stopped) {
         answer.completeExceptionally(new ParleyClientException.Closed());
         return;
       }
+      if (!resend && !welcomed) {
+        answer.completeExceptionally(notConnected(frame.path("conversationId").asText(null)));
+        return;
+      }
       String requestId = "r-" + (++requestCounter);
       frame.put("requestId", requestId);
-      requests.put(requestId, new Request(frame, answer));
+      requests.put(requestId, new Request(frame, answer, resend));
       transmit(frame);
       worker.schedule(() -> guarded(() -> {
         Request timedOut = requests.remove(requestId);
@@ -876,6 +1013,18 @@ final class DefaultParleyClient implements ParleyClient {
       }), settings.requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
     });
     return answer;
+  }
+
+  private void failUnsent(List<Request> lost) {
+    for (Request request : lost) {
+      requests.remove(request.frame().path("requestId").asText());
+      request.answer().completeExceptionally(notConnected(request.frame().path("conversationId").asText(null)));
+    }
+  }
+
+  private static ParleyClientException notConnected(String conversationId) {
+    return new ParleyClientException.ServerError("not_connected",
+        "not connected: an ephemeral frame is not kept for later", true, conversationId);
   }
 
   /** A frame sent now if connected, otherwise right after the next welcome. */

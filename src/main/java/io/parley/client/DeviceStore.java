@@ -36,7 +36,8 @@ import org.signal.libsignal.protocol.state.SignedPreKeyStore;
 /**
  * One device's Signal state (identity, prekeys, sessions, the identities it trusts) and the client's own
  * state (cursors, participants, unacknowledged sends, decrypted messages not yet handed to the app), all
- * in a {@link StoreVault}: encrypted at rest, written through on every change.
+ * in a {@link StoreVault}: encrypted at rest, written through on every change, in a directory or another
+ * {@link VaultStorage}.
  *
  * <p>Identities are trusted on first use; a changed identity key is untrusted, in both directions, until
  * the application accepts it ({@link #forgetIdentities}).
@@ -109,7 +110,20 @@ final class DeviceStore implements IdentityKeyStore, PreKeyStore, SignedPreKeySt
   }
 
   static DeviceStore open(Path directory, StoreKey key) {
-    return new DeviceStore(StoreVault.open(directory, key));
+    return load(StoreVault.open(directory, key));
+  }
+
+  static DeviceStore open(VaultStorage storage, StoreKey key) {
+    return load(StoreVault.open(storage, key));
+  }
+
+  private static DeviceStore load(StoreVault vault) {
+    try {
+      return new DeviceStore(vault);
+    } catch (RuntimeException e) {
+      vault.close();
+      throw e;
+    }
   }
 
   // ---- this device's identity and key counters ----

@@ -18,6 +18,13 @@ public interface Listener {
 
   default void onTyping(TypingEvent typing) {}
 
+  /**
+   * A decrypted ephemeral frame (see {@link ParleyClient#sendEphemeral}), as it arrives: outside the seq
+   * order of messages and never repeated. One that cannot be decrypted goes to {@link #onError} (with seq 0)
+   * and holds nothing up.
+   */
+  default void onEphemeral(EphemeralMessage message) {}
+
   /** A contact came online or went offline; also each contact's presence right after connecting. */
   default void onPresence(PresenceEvent presence) {}
 

@@ -55,6 +55,16 @@ public interface ParleyClient extends AutoCloseable {
    */
   CompletableFuture<Long> send(String conversationId, String text);
 
+  /**
+   * As {@link #send(String, String)}, with the caller's idempotency key (8–128 printable ASCII characters,
+   * {@code !} to {@code ~}; anything else throws {@link IllegalArgumentException}), such as the id of the
+   * event the text answers. The text is stored once per key and conversation: a second call with the key of
+   * a send still pending completes with that send's seq and sends nothing more (even if its text differs);
+   * a call after the send was stored completes with its seq too (the server recognises the key for 24 hours).
+   * A key pending for another conversation fails the call with {@code ServerError("idempotency_key_in_use")}.
+   */
+  CompletableFuture<Long> send(String conversationId, String text, String idempotencyKey);
+
   /** Creates a conversation with this user and {@code participants} (account ids); completes with its seq (1). */
   CompletableFuture<Long> createConversation(String conversationId, Collection<String> participants);
 
@@ -70,6 +80,16 @@ public interface ParleyClient extends AutoCloseable {
 
   /** The latest delivered/read markers of each member of a conversation. */
   CompletableFuture<List<ReceiptMarkers>> receipts(String conversationId);
+
+  /**
+   * Encrypts {@code text} for every device of every participant this device knows of (as {@link #send}
+   * does) and hands it to those that are connected now, without storing it or giving it a seq: for
+   * streaming partial replies, say, ahead of the message that is stored. Completes when the server has
+   * accepted the frame; fails with {@code ServerError}: {@code not_connected} (while disconnected nothing is
+   * kept for later), {@code rate_limited}, {@code not_participant}, {@code unknown_conversation}. Devices
+   * that are offline never see it, and still decrypt every later message.
+   */
+  CompletableFuture<Void> sendEphemeral(String conversationId, String text);
 
   /** Tells the other participants' online devices that this user is (or stopped) typing. */
   CompletableFuture<Void> typing(String conversationId, boolean active);
@@ -98,6 +118,7 @@ public interface ParleyClient extends AutoCloseable {
     TokenSupplier tokens;
     int device;
     Path storeDirectory;
+    VaultStorage storeStorage;
     StoreKey storeKey;
     Listener listener;
     Clock clock = Clock.systemUTC();
@@ -146,6 +167,20 @@ public interface ParleyClient extends AutoCloseable {
     /** Where this device's keys, sessions, cursors and pending sends live, encrypted with {@code key}. */
     public Builder store(Path directory, StoreKey key) {
       this.storeDirectory = Objects.requireNonNull(directory);
+      this.storeStorage = null;
+      this.storeKey = Objects.requireNonNull(key);
+      return this;
+    }
+
+    /**
+     * Keeps the device store in {@code storage} instead of a directory (for a client whose device moves
+     * between machines, such as a server-side agent), encrypted with {@code key} before the storage sees it.
+     * The storage must not be used by anyone else while the client runs (see {@link VaultStorage}); the
+     * client closes it when it closes, or when {@link ParleyClient#start()} fails.
+     */
+    public Builder store(VaultStorage storage, StoreKey key) {
+      this.storeStorage = Objects.requireNonNull(storage);
+      this.storeDirectory = null;
       this.storeKey = Objects.requireNonNull(key);
       return this;
     }
@@ -208,7 +243,9 @@ public interface ParleyClient extends AutoCloseable {
     public ParleyClient build() {
       Objects.requireNonNull(servers, "server");
       Objects.requireNonNull(tokens, "tokens");
-      Objects.requireNonNull(storeDirectory, "store");
+      if (storeDirectory == null && storeStorage == null) {
+        throw new NullPointerException("store");
+      }
       Objects.requireNonNull(listener, "listener");
       if (device == 0) {
         throw new IllegalStateException("device not set");

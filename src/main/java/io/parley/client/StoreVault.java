@@ -1,27 +1,16 @@
 package io.parley.client;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
@@ -31,11 +20,11 @@ import javax.crypto.spec.PBEKeySpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A directory of small files, each sealed with AES-256-GCM under the store key, written atomically
- * (temporary file, fsync, rename) and held by one process at a time through a file lock.
+ * A set of small named entries, each sealed with AES-256-GCM under the store key, kept in a
+ * {@link VaultStorage} (by default a directory of files, written atomically and locked to one process).
  *
- * <p>File format: {@code "PRV1"}, a 12-byte random nonce, then ciphertext and 16-byte tag; the file's
- * name is the associated data, so a file copied over another one fails to open.
+ * <p>Entry format: {@code "PRV1"}, a 12-byte random nonce, then ciphertext and 16-byte tag; the entry's
+ * name is the associated data, so an entry copied over another one fails to open.
  */
 final class StoreVault implements AutoCloseable {
   private static final byte[] MAGIC = "PRV1".getBytes(StandardCharsets.US_ASCII);
@@ -45,57 +34,48 @@ final class StoreVault implements AutoCloseable {
   private static final String KDF_FILE = "store.kdf";
   private static final byte[] CHECK_VALUE = "parley device store".getBytes(StandardCharsets.US_ASCII);
 
-  private final Path directory;
+  private final VaultStorage storage;
   private final SecretKeySpec key;
   private final byte[] nameKey;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
   private final SecureRandom random = new SecureRandom();
 
-  private StoreVault(Path directory, byte[] rawKey, FileChannel lockChannel, FileLock lock) throws GeneralSecurityException {
-    this.directory = directory;
+  private StoreVault(VaultStorage storage, byte[] rawKey) throws GeneralSecurityException {
+    this.storage = storage;
     this.key = new SecretKeySpec(rawKey, "AES");
     Mac mac = Mac.getInstance("HmacSHA256");
     mac.init(new SecretKeySpec(rawKey, "HmacSHA256"));
     this.nameKey = mac.doFinal("parley store file names".getBytes(StandardCharsets.US_ASCII));
-    this.lockChannel = lockChannel;
-    this.lock = lock;
   }
 
-  /** Opens (or creates) the store; fails with a {@link ParleyClientException.StoreFailure} saying why. */
+  /** Opens (or creates) the store in a directory; fails with a {@link ParleyClientException.StoreFailure} saying why. */
   static StoreVault open(Path directory, StoreKey storeKey) {
-    FileChannel channel = null;
+    return open(DirectoryVaultStorage.open(directory), storeKey);
+  }
+
+  /** Opens (or creates) the store in {@code storage}, which it closes on failure and on {@link #close()}. */
+  static StoreVault open(VaultStorage storage, StoreKey storeKey) {
     try {
-      Files.createDirectories(directory);
-      channel = FileChannel.open(directory.resolve("store.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      FileLock lock;
-      try {
-        lock = channel.tryLock();
-      } catch (OverlappingFileLockException sameProcess) {
-        lock = null;
-      }
-      if (lock == null) {
-        throw new ParleyClientException.StoreFailure("the device store " + directory.getFileName()
-            + " is in use by another client", null);
-      }
-      byte[] rawKey = rawKey(directory, storeKey);
-      StoreVault vault = new StoreVault(directory, rawKey, channel, lock);
+      byte[] rawKey = rawKey(storage, storeKey);
+      StoreVault vault = new StoreVault(storage, rawKey);
       Arrays.fill(rawKey, (byte) 0);
       vault.checkKey();
       return vault;
-    } catch (IOException | GeneralSecurityException e) {
-      closeQuietly(channel);
+    } catch (GeneralSecurityException e) {
+      closeQuietly(storage);
       throw new ParleyClientException.StoreFailure("the device store could not be opened: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeQuietly(channel);
+    } catch (ParleyClientException e) {
+      closeQuietly(storage);
       throw e;
+    } catch (RuntimeException e) {
+      closeQuietly(storage);
+      throw new ParleyClientException.StoreFailure("the device store could not be opened: " + e.getMessage(), e);
     }
   }
 
-  private static byte[] rawKey(Path directory, StoreKey storeKey) throws IOException, GeneralSecurityException {
-    Path kdfFile = directory.resolve(KDF_FILE);
+  private static byte[] rawKey(VaultStorage storage, StoreKey storeKey) throws GeneralSecurityException {
+    Optional<byte[]> kdfFile = storage.read(KDF_FILE);
     if (storeKey instanceof StoreKey.Raw raw) {
-      if (Files.exists(kdfFile)) {
+      if (kdfFile.isPresent()) {
         throw new ParleyClientException.StoreFailure("this device store is protected by a passphrase, not a raw key", null);
       }
       return raw.key();
@@ -103,18 +83,19 @@ final class StoreVault implements AutoCloseable {
     StoreKey.Passphrase passphrase = (StoreKey.Passphrase) storeKey;
     byte[] salt;
     int iterations;
-    if (Files.exists(kdfFile)) {
-      Map<?, ?> kdf = Json.read(Files.readAllBytes(kdfFile), Map.class);
+    if (kdfFile.isPresent()) {
+      Map<?, ?> kdf = Json.read(kdfFile.get(), Map.class);
       salt = Base64.getDecoder().decode((String) kdf.get("salt"));
       iterations = ((Number) kdf.get("iterations")).intValue();
     } else {
-      if (Files.exists(directory.resolve(CHECK_FILE))) {
+      if (storage.read(CHECK_FILE).isPresent()) {
         throw new ParleyClientException.StoreFailure("this device store is protected by a raw key, not a passphrase", null);
       }
       salt = new byte[16];
       new SecureRandom().nextBytes(salt);
       iterations = passphrase.iterations();
-      writeAtomically(kdfFile, Json.writeBytes(Map.of("algorithm", "PBKDF2WithHmacSHA256",
+      // the salt and iteration count are not secret: the one entry stored unsealed
+      storage.write(KDF_FILE, Json.writeBytes(Map.of("algorithm", "PBKDF2WithHmacSHA256",
           "iterations", iterations, "salt", Base64.getEncoder().encodeToString(salt))));
     }
     char[] chars = passphrase.passphrase();
@@ -141,7 +122,7 @@ final class StoreVault implements AutoCloseable {
     }
   }
 
-  /** A file name derived from {@code id} that does not reveal it (for per-contact files). */
+  /** An entry name derived from {@code id} that does not reveal it (for per-contact entries). */
   String hiddenName(String prefix, String id) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
@@ -154,14 +135,18 @@ final class StoreVault implements AutoCloseable {
   }
 
   Optional<byte[]> read(String name) {
-    byte[] sealed;
+    Optional<byte[]> stored;
     try {
-      sealed = Files.readAllBytes(directory.resolve(name));
-    } catch (NoSuchFileException e) {
-      return Optional.empty();
-    } catch (IOException e) {
+      stored = storage.read(name);
+    } catch (ParleyClientException e) {
+      throw e;
+    } catch (RuntimeException e) {
       throw new ParleyClientException.StoreFailure("store file " + name + " unreadable: " + e.getMessage(), e);
     }
+    if (stored.isEmpty()) {
+      return Optional.empty();
+    }
+    byte[] sealed = stored.get();
     if (sealed.length < MAGIC.length + NONCE_BYTES + TAG_BITS / 8
         || !Arrays.equals(Arrays.copyOf(sealed, MAGIC.length), MAGIC)) {
       throw new ParleyClientException.StoreFailure("store file " + name + " is not a sealed store file", null);
@@ -181,80 +166,59 @@ final class StoreVault implements AutoCloseable {
   }
 
   void write(String name, byte[] plain) {
+    byte[] sealed;
     try {
       byte[] nonce = new byte[NONCE_BYTES];
       random.nextBytes(nonce);
       Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
       cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
       cipher.updateAAD(name.getBytes(StandardCharsets.UTF_8));
-      byte[] sealed = ByteBuffer.allocate(MAGIC.length + NONCE_BYTES + cipher.getOutputSize(plain.length))
+      sealed = ByteBuffer.allocate(MAGIC.length + NONCE_BYTES + cipher.getOutputSize(plain.length))
           .put(MAGIC).put(nonce).put(cipher.doFinal(plain)).array();
-      Path target = directory.resolve(name);
-      Files.createDirectories(target.getParent());
-      writeAtomically(target, sealed);
-    } catch (GeneralSecurityException | IOException e) {
+    } catch (GeneralSecurityException e) {
+      throw new ParleyClientException.StoreFailure("store file " + name + " could not be sealed: " + e.getMessage(), e);
+    }
+    try {
+      storage.write(name, sealed);
+    } catch (ParleyClientException e) {
+      throw e;
+    } catch (RuntimeException e) {
       throw new ParleyClientException.StoreFailure("store file " + name + " could not be written: " + e.getMessage(), e);
     }
   }
 
   void delete(String name) {
     try {
-      Files.deleteIfExists(directory.resolve(name));
-    } catch (IOException e) {
+      storage.delete(name);
+    } catch (ParleyClientException e) {
+      throw e;
+    } catch (RuntimeException e) {
       throw new ParleyClientException.StoreFailure("store file " + name + " could not be deleted: " + e.getMessage(), e);
     }
   }
 
-  /** Names (relative to the store) of the files in a sub-directory. */
-  List<String> list(String subdirectory) {
-    Path dir = directory.resolve(subdirectory);
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (Stream<Path> files = Files.list(dir)) {
-      List<String> names = new ArrayList<>();
-      files.filter(path -> !path.getFileName().toString().endsWith(".tmp"))
-          .forEach(path -> names.add(subdirectory + "/" + path.getFileName()));
-      return names;
-    } catch (IOException e) {
-      throw new ParleyClientException.StoreFailure("store directory " + subdirectory + " unreadable", e);
-    }
-  }
-
-  private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path temp = target.resolveSibling(target.getFileName() + ".tmp");
-    try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buffer = ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) {
-        out.write(buffer);
-      }
-      out.force(true);
-    }
+  /** Names (relative to the store) of the entries in a group, such as {@code sessions}. */
+  List<String> list(String group) {
+    String prefix = group + "/";
     try {
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      return storage.list().stream().filter(name -> name.startsWith(prefix)).toList();
+    } catch (ParleyClientException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new ParleyClientException.StoreFailure("store entries " + group + " unreadable: " + e.getMessage(), e);
     }
   }
 
   @Override
   public void close() {
-    try {
-      lock.release();
-    } catch (IOException e) {
-      // the channel's close releases it too
-    }
-    closeQuietly(lockChannel);
+    storage.close();
   }
 
-  private static void closeQuietly(FileChannel channel) {
-    if (channel != null) {
-      try {
-        channel.close();
-      } catch (IOException ignored) {
-        // nothing more to release
-      }
+  private static void closeQuietly(VaultStorage storage) {
+    try {
+      storage.close();
+    } catch (RuntimeException ignored) {
+      // the failure that made us close is the one to report
     }
   }
 }

@@ -96,13 +96,14 @@ public record ParleySettings(
   public record Limit(int permits, Duration interval) {}
 
   /**
-   * Rate limits kept in Redis: sends per user (a short burst limit and a sustained one), WebSocket upgrades
-   * per client address, and how long a check may wait for Redis before the request is let through.
-   * {@code trustedProxies}: peers whose {@code X-Forwarded-For} names the client.
+   * Rate limits kept in Redis: sends per user (a short burst limit and a sustained one), ephemeral frames
+   * per user and conversation (the same two kinds), WebSocket upgrades per client address, and how long a
+   * check may wait for Redis before the request is let through. {@code trustedProxies}: peers whose
+   * {@code X-Forwarded-For} names the client.
    */
   public record RateLimitSettings(
-      boolean enabled, Limit sendBurst, Limit sendSustained, Limit connect, List<String> trustedProxies,
-      Duration redisTimeout) {}
+      boolean enabled, Limit sendBurst, Limit sendSustained, Limit ephemeralBurst, Limit ephemeralSustained,
+      Limit connect, List<String> trustedProxies, Duration redisTimeout) {}
 
   /**
    * Operator access (docs/adr/0015): whether the management port serves cluster changes (leave, down,
@@ -181,6 +182,8 @@ public record ParleySettings(
             c.getBoolean("rate-limits.enabled"),
             limit(c, "rate-limits.send-burst"),
             limit(c, "rate-limits.send-sustained"),
+            limit(c, "rate-limits.ephemeral-burst"),
+            limit(c, "rate-limits.ephemeral-sustained"),
             limit(c, "rate-limits.connect"),
             splitList(c.getString("rate-limits.trusted-proxies")),
             c.getDuration("rate-limits.redis-timeout")),
@@ -269,7 +272,8 @@ public record ParleySettings(
 
   private void validateRateLimits() {
     for (var entry : java.util.Map.of("send-burst", rateLimits.sendBurst(), "send-sustained",
-        rateLimits.sendSustained(), "connect", rateLimits.connect()).entrySet()) {
+        rateLimits.sendSustained(), "ephemeral-burst", rateLimits.ephemeralBurst(), "ephemeral-sustained",
+        rateLimits.ephemeralSustained(), "connect", rateLimits.connect()).entrySet()) {
       if (entry.getValue().permits() < 1 || !positive(entry.getValue().interval())) {
         throw new IllegalArgumentException("parley.rate-limits." + entry.getKey()
             + " needs positive permits and interval");

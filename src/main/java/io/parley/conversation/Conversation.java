@@ -68,6 +68,13 @@ public final class Conversation
 
   public record Typing(DeviceAddress from, boolean active) implements Command {}
 
+  /**
+   * Ciphertexts for the recipients' online devices, neither persisted nor sequenced: answered
+   * {@link Accepted} with seq 0 once handed to the fan-out, or {@link Rejected}.
+   */
+  public record Ephemeral(DeviceAddress sender, List<SealedEnvelope> envelopes, ActorRef<Reply> replyTo)
+      implements Command {}
+
   /** A device of {@code reader} has received everything up to {@code seq}: a delivered receipt, no reply. */
   public record MarkDelivered(DeviceAddress reader, long seq) implements Command {}
 
@@ -198,16 +205,19 @@ public final class Conversation
         .onCommand(GetInfo.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(MarkRead.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(MarkDelivered.class, (s, c) -> Effect().none())
-        .onCommand(Typing.class, (s, c) -> Effect().none());
+        .onCommand(Typing.class, (s, c) -> Effect().none())
+        .onCommand(Ephemeral.class, (s, c) -> unknown(c.replyTo()));
     builder.forStateType(Active.class)
         .onCommand(DevicesLooked.class, this::onDevicesLooked)
-        .onCommand(cmd -> lookingUp && !(cmd instanceof GetInfo || cmd instanceof Typing), cmd -> Effect().stash())
+        .onCommand(cmd -> lookingUp && !(cmd instanceof GetInfo || cmd instanceof Typing || cmd instanceof Ephemeral),
+            cmd -> Effect().stash())
         .onCommand(Create.class, this::onCreateAgain)
         .onCommand(AddMember.class, this::onAddMember)
         .onCommand(RemoveMember.class, this::onRemoveMember)
         .onCommand(Post.class, this::onPost)
         .onCommand(GetInfo.class, this::onGetInfo)
         .onCommand(Typing.class, this::onTyping)
+        .onCommand(Ephemeral.class, this::onEphemeral)
         .onCommand(MarkDelivered.class, this::onMarkDelivered)
         .onCommand(MarkRead.class, this::onMarkRead);
     return builder.build();
@@ -315,17 +325,39 @@ public final class Conversation
     if (known.isPresent()) {
       return Optional.of(new Accepted(known.get().seq(), true));
     }
+    return misaddressed(state, cmd.sender(), cmd.envelopes());
+  }
+
+  /** Envelopes for non-participants, for the sending device, or two for one device. */
+  private static Optional<Reply> misaddressed(Active state, DeviceAddress sender, List<SealedEnvelope> envelopes) {
     Set<DeviceAddress> recipients = new HashSet<>();
-    for (SealedEnvelope envelope : cmd.envelopes()) {
+    for (SealedEnvelope envelope : envelopes) {
       if (!state.isParticipant(envelope.user())) {
         return Optional.of(new Rejected(ErrorCode.UNKNOWN_RECIPIENT, "an envelope is addressed to a non-participant"));
       }
-      if (envelope.recipient().equals(cmd.sender()) || !recipients.add(envelope.recipient())) {
+      if (envelope.recipient().equals(sender) || !recipients.add(envelope.recipient())) {
         return Optional.of(new Rejected(ErrorCode.INVALID_ENVELOPE,
             "envelopes must address distinct devices other than the sender"));
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * No device-list check: nothing is stored, so an envelope missing for a device only means that device
+   * misses a transient frame, and reading device lists would put the directory on a streaming path. The
+   * persisted message that follows is checked as every message is.
+   */
+  private Effect<Event, State> onEphemeral(Active state, Ephemeral cmd) {
+    if (!state.isParticipant(cmd.sender().user())) {
+      return notParticipant(cmd.replyTo());
+    }
+    Optional<Reply> refused = misaddressed(state, cmd.sender(), cmd.envelopes());
+    if (refused.isPresent()) {
+      return Effect().reply(cmd.replyTo(), refused.get());
+    }
+    fanout.ephemeral(conversationId, cmd.sender(), cmd.envelopes());
+    return Effect().reply(cmd.replyTo(), new Accepted(0, false));
   }
 
   private CompletableFuture<Map<String, Set<Integer>>> allOf(Map<String, CompletableFuture<Set<Integer>>> lookups) {

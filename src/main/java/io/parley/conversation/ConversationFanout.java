@@ -3,6 +3,7 @@ package io.parley.conversation;
 import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ReceiptKind;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 
 /** Where a conversation sends what it has persisted; implemented by the per-user inboxes. */
@@ -17,6 +18,9 @@ public interface ConversationFanout {
   /** An ephemeral typing notice for the live devices of {@code audience}. */
   void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience);
 
+  /** Ciphertexts, each for the one device it names, if that device is online; nothing is stored. */
+  void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes);
+
   /**
    * {@code reader} has received or seen everything up to {@code seq}: its inbox keeps the marker and tells
    * the live devices of {@code audience} when it advances.
@@ -27,6 +31,7 @@ public interface ConversationFanout {
     @Override public void published(ConversationEvent event, Collection<String> audience) {}
     @Override public void membersPresent(String conversationId, Map<String, Long> joinedAt) {}
     @Override public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {}
+    @Override public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {}
     @Override public void receipt(String conversationId, String reader, ReceiptKind kind, long seq,
                                   Collection<String> audience) {}
   };

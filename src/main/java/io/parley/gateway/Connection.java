@@ -290,6 +290,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
           remove.requestId(), null);
     } else if (frame instanceof ClientFrame.Fetch fetch) {
       onFetch(fetch);
+    } else if (frame instanceof ClientFrame.Ephemeral ephemeral) {
+      onEphemeral(ephemeral);
     } else if (frame instanceof ClientFrame.Typing typing) {
       conversation(typing.conversationId()).tell(new Conversation.Typing(device, typing.active()));
     } else if (frame instanceof ClientFrame.ListConversations list) {
@@ -330,6 +332,38 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
                 .withRequest(null, send.conversationId(), send.idempotencyKey())
                 .withRetryAfter(decision.retryAfterMs()))));
     answerWith(answer, null, send.conversationId(), send.idempotencyKey());
+  }
+
+  /**
+   * Checked like a send (envelope shape and size, the limit, then the conversation: participants, addressing)
+   * and handed on to the recipients' live devices; nothing is stored. Answered {@code ok} (seq 0) when the
+   * frame carries a {@code requestId}, and with an error whenever it is refused.
+   */
+  private void onEphemeral(ClientFrame.Ephemeral ephemeral) {
+    String requestId = ephemeral.requestId();
+    String conversationId = ephemeral.conversationId();
+    List<SealedEnvelope> envelopes;
+    try {
+      envelopes = seal(ephemeral.envelopes());
+    } catch (InvalidFrameException e) {
+      send(error(e.code(), e.getMessage()).withRequest(requestId, conversationId, null));
+      return;
+    }
+    DeviceAddress me = device;
+    CompletionStage<List<ServerFrame>> answer = deps.limits().tryEphemeral(me.user(), conversationId)
+        .thenCompose(decision -> decision.allowed()
+            ? conversation(conversationId)
+                .<Conversation.Reply>ask(replyTo -> new Conversation.Ephemeral(me, envelopes, replyTo),
+                    deps.session().askTimeout())
+                .thenApply(reply -> reply instanceof Conversation.Accepted
+                    ? (requestId == null ? List.<ServerFrame>of() : List.<ServerFrame>of(
+                        new ServerFrame.Ok(requestId, conversationId, 0)))
+                    : List.of(refusedFrame(reply, requestId, conversationId, null)))
+            : CompletableFuture.completedFuture(List.of(error(ErrorCode.RATE_LIMITED,
+                    "too many ephemeral frames in this conversation; retry after retryAfterMs")
+                .withRequest(requestId, conversationId, null)
+                .withRetryAfter(decision.retryAfterMs()))));
+    answerWith(answer, requestId, conversationId, null);
   }
 
   /** Presence of users this user shares a conversation with, read from Redis by the node's {@link Presence}. */

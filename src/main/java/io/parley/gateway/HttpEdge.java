@@ -83,10 +83,12 @@ public final class HttpEdge extends AllDirectives {
   /** Binds the edge and registers its part in coordinated shutdown. */
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, ParleySettings settings,
       TokenVerifier verifier, Optional<DevTokenIssuer> devTokens, Accounts accounts,
-      ActorRef<Connections.Command> connections, KeyDirectoryRoutes keys, RateLimits limits) {
+      ActorRef<Connections.Command> connections, KeyDirectoryRoutes keys, RateLimits limits,
+      Optional<Route> features) {
     HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections, keys, limits);
+    Route routes = features.map(extra -> edge.concat(edge.routes(), extra)).orElseGet(edge::routes);
     return Http.get(system).newServerAt(settings.http().host(), settings.http().port())
-        .bind(edge.routes())
+        .bind(routes)
         .thenApply(binding -> {
           edge.registerShutdown(binding);
           return binding;

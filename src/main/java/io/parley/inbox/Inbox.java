@@ -2,6 +2,7 @@ package io.parley.inbox;
 
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
+import io.parley.conversation.SealedEnvelope;
 import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
@@ -48,6 +49,10 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   public record MemberOf(String conversationId, long fromSeq) implements Command {}
 
   public record Typing(String conversationId, DeviceAddress from, boolean active) implements Command {}
+
+  /** Ciphertexts of an ephemeral frame for this user's devices, one per device it names. */
+  public record Ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes)
+      implements Command {}
 
   public record RegisterDevice(int device, ActorRef<Registration> replyTo) implements Command {}
 
@@ -199,6 +204,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onCommand(Deliver.class, this::onDeliver)
         .onCommand(MemberOf.class, this::onMemberOf)
         .onCommand(Typing.class, this::onTyping)
+        .onCommand(Ephemeral.class, this::onEphemeral)
         .onCommand(RegisterDevice.class, this::onRegisterDevice)
         .onCommand(RemoveDevice.class, (state, cmd) -> state.devices().containsKey(cmd.device())
             ? Effect().persist(new DeviceRemoved(cmd.device()))
@@ -283,6 +289,17 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         session(address).tell(new DeviceSession.TypingNotice(cmd.conversationId(), cmd.from(), cmd.active()));
       }
     });
+    return Effect().none();
+  }
+
+  /** To the sessions of the devices the user has; each passes its envelope on only while connected. */
+  private Effect<Event, State> onEphemeral(State state, Ephemeral cmd) {
+    for (SealedEnvelope envelope : cmd.envelopes()) {
+      if (state.devices().containsKey(envelope.device()) && !envelope.recipient().equals(cmd.from())) {
+        session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(cmd.conversationId(), cmd.from(),
+            envelope));
+      }
+    }
     return Effect().none();
   }
 

@@ -6,11 +6,13 @@ import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import org.redisson.api.RedissonClient;
 
 /**
  * The node's request limits, shared by the cluster through Redis: sends per user (a burst limit and a
- * sustained one) and WebSocket upgrades per client address. All checks are asynchronous and fail open
+ * sustained one), ephemeral frames per user and conversation (the same) and WebSocket upgrades per client
+ * address. All checks are asynchronous and fail open
  * (ADR 0012).
  */
 public final class RateLimits {
@@ -19,7 +21,10 @@ public final class RateLimits {
   private final boolean enabled;
   private final RedisRateLimit sendBurst;
   private final RedisRateLimit sendSustained;
+  private final RedisRateLimit ephemeralBurst;
+  private final RedisRateLimit ephemeralSustained;
   private final RedisRateLimit connect;
+  private volatile Predicate<String> unlimited = account -> false;
 
   public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
     this.enabled = settings.enabled();
@@ -27,6 +32,11 @@ public final class RateLimits {
         settings.sendBurst().interval(), settings.redisTimeout(), clock);
     this.sendSustained = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendSustained().permits(),
         settings.sendSustained().interval(), settings.redisTimeout(), clock);
+    this.ephemeralBurst = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+        settings.ephemeralBurst().permits(), settings.ephemeralBurst().interval(), settings.redisTimeout(), clock);
+    this.ephemeralSustained = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+        settings.ephemeralSustained().permits(), settings.ephemeralSustained().interval(), settings.redisTimeout(),
+        clock);
     this.connect = new RedisRateLimit(redis, hash, "connects", "connect-limit", settings.connect().permits(),
         settings.connect().interval(), settings.redisTimeout(), clock);
   }
@@ -36,12 +46,34 @@ public final class RateLimits {
    * refused for its burst takes no permit of the sustained window.
    */
   public CompletionStage<Decision> trySend(String accountId) {
-    if (!enabled) {
+    if (!enabled || unlimited.test(accountId)) {
       return ALLOWED;
     }
     return sendBurst.tryAcquire(accountId).thenCompose(burst -> burst.allowed()
         ? sendSustained.tryAcquire(accountId)
         : CompletableFuture.completedFuture(burst));
+  }
+
+  /**
+   * One ephemeral frame of {@code accountId} in {@code conversationId}: limited per conversation, so that an
+   * agent streaming replies into many conversations at once is not held back by its own total.
+   */
+  public CompletionStage<Decision> tryEphemeral(String accountId, String conversationId) {
+    if (!enabled) {
+      return ALLOWED;
+    }
+    String subject = accountId + " " + conversationId;
+    return ephemeralBurst.tryAcquire(subject).thenCompose(burst -> burst.allowed()
+        ? ephemeralSustained.tryAcquire(subject)
+        : CompletableFuture.completedFuture(burst));
+  }
+
+  /**
+   * Accounts whose sends are not limited per user: the agents, whose devices speak in many users'
+   * conversations at once (each user's own sends stay limited).
+   */
+  public void exempt(Predicate<String> accounts) {
+    this.unlimited = accounts;
   }
 
   /** One WebSocket upgrade from {@code clientAddress}. */
@@ -51,6 +83,7 @@ public final class RateLimits {
 
   /** How many checks were let through because Redis did not answer (a counter for metrics). */
   public long failedOpen() {
-    return sendBurst.failedOpen() + sendSustained.failedOpen() + connect.failedOpen();
+    return sendBurst.failedOpen() + sendSustained.failedOpen() + ephemeralBurst.failedOpen()
+        + ephemeralSustained.failedOpen() + connect.failedOpen();
   }
 }

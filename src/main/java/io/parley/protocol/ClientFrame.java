@@ -16,6 +16,7 @@ import java.util.Map;
   @JsonSubTypes.Type(value = ClientFrame.DeliveryAck.class, name = "deliveryAck"),
   @JsonSubTypes.Type(value = ClientFrame.Fetch.class, name = "fetch"),
   @JsonSubTypes.Type(value = ClientFrame.Typing.class, name = "typing"),
+  @JsonSubTypes.Type(value = ClientFrame.Ephemeral.class, name = "ephemeral"),
   @JsonSubTypes.Type(value = ClientFrame.Ping.class, name = "ping"),
   @JsonSubTypes.Type(value = ClientFrame.ListConversations.class, name = "listConversations"),
   @JsonSubTypes.Type(value = ClientFrame.Read.class, name = "read"),
@@ -113,6 +114,20 @@ public sealed interface ClientFrame {
   record Typing(String conversationId, boolean active) implements ClientFrame {
     public Typing {
       Check.conversationId(conversationId);
+    }
+  }
+
+  /**
+   * Ciphertext for the participants' devices that are online now, neither stored nor sequenced (a streaming
+   * partial reply, say): one envelope per recipient device as in {@link Send}, at least one. With a
+   * {@code requestId} the server answers {@code ok} (seq 0) once it has handed the envelopes on.
+   */
+  record Ephemeral(String requestId, String conversationId, List<Envelope> envelopes) implements ClientFrame {
+    public Ephemeral {
+      Check.requestId(requestId);
+      Check.conversationId(conversationId);
+      Check.that(envelopes != null && !envelopes.isEmpty(), "envelopes are required (at least one)");
+      envelopes = List.copyOf(envelopes);
     }
   }
 

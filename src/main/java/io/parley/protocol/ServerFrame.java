@@ -17,6 +17,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = ServerFrame.Ok.class, name = "ok"),
   @JsonSubTypes.Type(value = ServerFrame.Fetched.class, name = "fetched"),
   @JsonSubTypes.Type(value = ServerFrame.TypingNotice.class, name = "typing"),
+  @JsonSubTypes.Type(value = ServerFrame.Ephemeral.class, name = "ephemeral"),
   @JsonSubTypes.Type(value = ServerFrame.Pong.class, name = "pong"),
   @JsonSubTypes.Type(value = ServerFrame.Conversations.class, name = "conversations"),
   @JsonSubTypes.Type(value = ServerFrame.Receipt.class, name = "receipt"),
@@ -54,6 +55,9 @@ public sealed interface ServerFrame extends CborSerializable {
   record Fetched(String requestId, String conversationId, long fromSeq, long toSeq) implements ServerFrame {}
 
   record TypingNotice(String conversationId, String user, int device, boolean active) implements ServerFrame {}
+
+  /** An ephemeral frame's envelope for this device, from {@code from}'s device {@code fromDevice}; no seq. */
+  record Ephemeral(String conversationId, String from, int fromDevice, Body envelope) implements ServerFrame {}
 
   record Pong(String nonce) implements ServerFrame {}
 

@@ -3,6 +3,7 @@ package io.parley.session;
 import io.parley.config.ParleySettings.SessionSettings;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
+import io.parley.conversation.SealedEnvelope;
 import io.parley.identity.DeviceAddress;
 import io.parley.conversation.Conversation;
 import io.parley.inbox.Inbox;
@@ -11,6 +12,7 @@ import io.parley.protocol.ReceiptKind;
 import io.parley.protocol.ServerFrame;
 import io.parley.serialization.CborSerializable;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +52,10 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
   public record Deliver(ConversationEvent event, long fromSeq) implements Command {}
 
   public record TypingNotice(String conversationId, DeviceAddress from, boolean active) implements Command {}
+
+  /** An ephemeral frame's envelope for this device: pushed if a connection is bound, dropped otherwise. */
+  public record EphemeralNotice(String conversationId, DeviceAddress from, SealedEnvelope envelope)
+      implements Command {}
 
   /** Another member's receipt marker advanced. */
   public record ReceiptNotice(String conversationId, String reader, ReceiptKind kind, long seq) implements Command {}
@@ -184,6 +190,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         })
         .onMessage(Acked.class, this::onAcked)
         .onMessage(TypingNotice.class, this::onTyping)
+        .onMessage(EphemeralNotice.class, this::onEphemeral)
         .onMessage(ReceiptNotice.class, this::onReceipt)
         .onMessage(KeysLow.class, this::onKeysLow)
         .onMessageEquals(Unlink.INSTANCE, this::onUnlink)
@@ -369,6 +376,16 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
     if (connection != null && pendingBind == null && !notice.from().equals(device)) {
       connection.tell(new DeviceOutbound.Push(new ServerFrame.TypingNotice(notice.conversationId(),
           notice.from().user(), notice.from().device(), notice.active())));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onEphemeral(EphemeralNotice notice) {
+    if (connection != null && pendingBind == null) {
+      SealedEnvelope envelope = notice.envelope();
+      connection.tell(new DeviceOutbound.Push(new ServerFrame.Ephemeral(notice.conversationId(),
+          notice.from().user(), notice.from().device(),
+          new ServerFrame.Body(envelope.type(), Base64.getEncoder().encodeToString(envelope.body())))));
     }
     return this;
   }

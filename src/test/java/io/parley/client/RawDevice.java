@@ -82,6 +82,16 @@ final class RawDevice implements AutoCloseable {
     return await(f -> key.equals(f.path("idempotencyKey").asText()));
   }
 
+  /** Sends an ephemeral frame with one envelope; returns the answer ({@code ok} or error) to {@code requestId}. */
+  JsonNode ephemeral(String requestId, String conversationId, String user, int toDevice, int type, byte[] body) {
+    ObjectNode frame = Json.object().put("type", "ephemeral").put("requestId", requestId)
+        .put("conversationId", conversationId);
+    frame.putArray("envelopes").addObject().put("user", user).put("device", toDevice).put("type", type)
+        .put("body", Base64.getEncoder().encodeToString(body));
+    send(frame);
+    return await(f -> requestId.equals(f.path("requestId").asText()));
+  }
+
   void send(ObjectNode frame) {
     socket.sendText(Json.write(frame), true).join();
   }

@@ -27,6 +27,7 @@ final class TestClients implements AutoCloseable {
     final List<MemberEvent> members = new CopyOnWriteArrayList<>();
     final List<Receipt> receipts = new CopyOnWriteArrayList<>();
     final List<TypingEvent> typing = new CopyOnWriteArrayList<>();
+    final List<EphemeralMessage> ephemerals = new CopyOnWriteArrayList<>();
     final List<PresenceEvent> presence = new CopyOnWriteArrayList<>();
     final List<SentMessage> sent = new CopyOnWriteArrayList<>();
     final List<ParleyClientException> errors = new CopyOnWriteArrayList<>();
@@ -60,10 +61,16 @@ final class TestClients implements AutoCloseable {
       return errors.stream().filter(type::isInstance).map(type::cast).filter(test).findFirst().orElseThrow();
     }
 
+    <T extends ParleyClientException> List<T> awaitErrors(Class<T> type, int count) {
+      await().atMost(WAIT).until(() -> errors.stream().filter(type::isInstance).count() >= count);
+      return errors.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
     @Override public void onMessage(DecryptedMessage message) { messages.add(message); }
     @Override public void onMember(MemberEvent member) { members.add(member); }
     @Override public void onReceipt(Receipt receipt) { receipts.add(receipt); }
     @Override public void onTyping(TypingEvent event) { typing.add(event); }
+    @Override public void onEphemeral(EphemeralMessage message) { ephemerals.add(message); }
     @Override public void onPresence(PresenceEvent event) { presence.add(event); }
     @Override public void onSent(SentMessage message) { sent.add(message); }
     @Override public void onError(ParleyClientException error) { errors.add(error); }

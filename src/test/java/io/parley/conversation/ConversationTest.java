@@ -635,6 +635,48 @@ class ConversationTest {
     assertThat(fanout.typing).isEmpty();
   }
 
+  // ---- ephemeral frames ----
+
+  @Test
+  void anEphemeralGoesToTheFanOutAsAddressedAndPersistsNothingOrReadsNoDeviceList() {
+    create(ALICE, BOB);
+    devices.set(BOB, 1, 2);
+    SealedEnvelope toBob = envelope(BOB_1);
+
+    // bob's second device gets no envelope: an ephemeral is not checked against device lists
+    CommandResultWithReply<Command, Event, State, Reply> result =
+        kit.runCommand(replyTo -> new Conversation.Ephemeral(ALICE_1, List.of(toBob), replyTo));
+
+    assertThat(result.reply()).isEqualTo(new Accepted(0, false));
+    assertThat(result.hasNoEvents()).isTrue();
+    assertThat(result.stateOfType(Active.class).lastSeq()).isEqualTo(1);
+    assertThat(fanout.ephemerals).containsExactly(
+        new RecordingFanout.EphemeralSent(conversationId, ALICE_1, List.of(toBob)));
+    assertThat(devices.reads).isEmpty();
+    assertThat(fanout.published).hasSize(1);
+  }
+
+  @Test
+  void anEphemeralIsAddressedLikeAPostAndOnlyFromAParticipant() {
+    create(ALICE, BOB);
+
+    assertRejected(kit.runCommand(replyTo -> new Conversation.Ephemeral(MALLORY_1, List.of(envelope(BOB_1)),
+        replyTo)), ErrorCode.NOT_PARTICIPANT);
+    assertRejected(kit.runCommand(replyTo -> new Conversation.Ephemeral(ALICE_1, List.of(envelope(MALLORY_1)),
+        replyTo)), ErrorCode.UNKNOWN_RECIPIENT);
+    assertRejected(kit.runCommand(replyTo -> new Conversation.Ephemeral(ALICE_1, List.of(envelope(ALICE_1)),
+        replyTo)), ErrorCode.INVALID_ENVELOPE);
+    assertRejected(kit.runCommand(replyTo -> new Conversation.Ephemeral(ALICE_1,
+        List.of(envelope(BOB_1), envelope(BOB_1)), replyTo)), ErrorCode.INVALID_ENVELOPE);
+    assertThat(fanout.ephemerals).isEmpty();
+  }
+
+  @Test
+  void anEphemeralToAnUnknownConversationIsRejected() {
+    assertRejected(kit.runCommand(replyTo -> new Conversation.Ephemeral(ALICE_1, List.of(envelope(BOB_1)),
+        replyTo)), ErrorCode.UNKNOWN_CONVERSATION);
+  }
+
   // ---- recovery ----
 
   @Test

@@ -17,6 +17,9 @@ final class RecordingFanout implements ConversationFanout {
 
   record ReceiptSent(String conversationId, String reader, ReceiptKind kind, long seq, List<String> audience) {}
 
+  record EphemeralSent(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {}
+
+  final List<EphemeralSent> ephemerals = new CopyOnWriteArrayList<>();
   final List<ReceiptSent> receipts = new CopyOnWriteArrayList<>();
   final List<Published> published = new CopyOnWriteArrayList<>();
   final List<Present> present = new CopyOnWriteArrayList<>();
@@ -35,6 +38,11 @@ final class RecordingFanout implements ConversationFanout {
   @Override
   public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
     typing.add(new TypingSent(conversationId, from, active, List.copyOf(audience)));
+  }
+
+  @Override
+  public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {
+    ephemerals.add(new EphemeralSent(conversationId, from, List.copyOf(envelopes)));
   }
 
   @Override

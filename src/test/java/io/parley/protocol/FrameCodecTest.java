@@ -80,6 +80,25 @@ class FrameCodecTest {
   }
 
   @Test
+  void ephemeral() {
+    assertThat(decode("""
+        {"type":"ephemeral","conversationId":"conv_0001",
+         "envelopes":[{"user":"%s","device":1,"type":2,"body":"%s"}]}""".formatted(BOB, WHISPER_BODY)))
+        .isEqualTo(new ClientFrame.Ephemeral(null, CONV, List.of(new Envelope(BOB, 1, Envelope.WHISPER, WHISPER_BODY))));
+    assertThat(decode("""
+        {"type":"ephemeral","requestId":"e1","conversationId":"conv_0001",
+         "envelopes":[{"user":"%s","device":2,"type":3,"body":"%s"}]}""".formatted(ALICE, PREKEY_BODY)))
+        .isEqualTo(new ClientFrame.Ephemeral("e1", CONV, List.of(new Envelope(ALICE, 2, Envelope.PREKEY, PREKEY_BODY))));
+    assertThatThrownBy(() -> decode("""
+        {"type":"ephemeral","requestId":"e2","conversationId":"conv_0001","envelopes":[]}"""))
+        .isInstanceOfSatisfying(InvalidFrameException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+          assertThat(e.requestId()).isEqualTo("e2");
+          assertThat(e.conversationId()).isEqualTo(CONV);
+        });
+  }
+
+  @Test
   void deliveryAckFetchAndTyping() {
     assertThat(decode("""
         {"type":"deliveryAck","conversationId":"conv_0001","seq":41}"""))
@@ -125,6 +144,7 @@ class FrameCodecTest {
         new ClientFrame.Receipts("r5", CONV),
         new ClientFrame.Fetch("r4", CONV, 1, 1),
         new ClientFrame.Typing(CONV, false),
+        new ClientFrame.Ephemeral("r7", CONV, List.of(new Envelope(BOB, 1, Envelope.WHISPER, WHISPER_BODY))),
         new ClientFrame.Ping("n"),
         new ClientFrame.ListConversations(null),
         new ClientFrame.PresenceQuery("r6", List.of(BOB)));
@@ -461,6 +481,7 @@ class FrameCodecTest {
         args(new ServerFrame.Ok("r2", CONV, 16), "ok"),
         args(new ServerFrame.Fetched("r3", CONV, 1, 16), "fetched"),
         args(new ServerFrame.TypingNotice(CONV, BOB, 2, true), "typing"),
+        args(new ServerFrame.Ephemeral(CONV, BOB, 2, new ServerFrame.Body(2, "QUJD")), "ephemeral"),
         args(new ServerFrame.Pong("n-1"), "pong"),
         args(new ServerFrame.Pong(null), "pong"),
         args(new ServerFrame.Conversations("r4", List.of(new ServerFrame.Summary(CONV, 16))), "conversations"),

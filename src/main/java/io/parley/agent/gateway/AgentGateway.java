@@ -1,0 +1,88 @@
+package io.parley.agent.gateway;
+
+import io.parley.agent.AgentSpec;
+import io.parley.agent.events.AgentReply;
+import io.parley.agent.events.AgentReplySink;
+import io.parley.conversation.Conversation;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/**
+ * The agent gateway on one node: starts the agents' endpoints (wherever sharding places them) and takes
+ * the agents' authenticated replies to the endpoint that speaks in the conversation — the agent's own
+ * device when the agent is a participant, otherwise the front door, which checks that it handed the
+ * conversation to that agent.
+ */
+public final class AgentGateway implements AgentReplySink, AutoCloseable {
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+
+  private final ClusterSharding sharding;
+  private final AgentGatewayDeps deps;
+  private final Duration askTimeout;
+  private final Cancellable keepAlive;
+
+  private AgentGateway(ActorSystem<?> system, AgentGatewayDeps deps, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.deps = deps;
+    this.askTimeout = askTimeout;
+    this.keepAlive = system.scheduler().scheduleAtFixedRate(Duration.ofMillis(100), KEEP_ALIVE, this::ensureAll,
+        system.executionContext());
+  }
+
+  public static AgentGateway start(ActorSystem<?> system, AgentGatewayDeps deps, Duration askTimeout) {
+    AgentEndpoint.init(system, deps);
+    return new AgentGateway(system, deps, askTimeout);
+  }
+
+  /** Makes sure every enabled agent's endpoint runs somewhere; called on every registry change too. */
+  public void ensureAll() {
+    for (AgentSpec agent : deps.routing().current().agents()) {
+      if (agent.enabled()) {
+        sharding.entityRefFor(AgentEndpoint.ENTITY_KEY, agent.id()).tell(new AgentEndpoint.Ensure());
+      }
+    }
+  }
+
+  @Override
+  public CompletionStage<Outcome> accept(AgentReply reply) {
+    var agent = deps.routing().current().byId(reply.agentId()).filter(AgentSpec::enabled);
+    if (agent.isEmpty()) {
+      return CompletableFuture.completedFuture(Outcome.NOT_IN_CONVERSATION);
+    }
+    return isParticipant(agent.get().accountId(), reply.conversationId())
+        .thenCompose(participant -> toEndpoint(participant ? agent.get().id() : deps.frontDoorId(), reply))
+        .exceptionally(failure -> Outcome.UNAVAILABLE);
+  }
+
+  private CompletionStage<Boolean> isParticipant(String accountId, String conversationId) {
+    return sharding.entityRefFor(Conversation.ENTITY_KEY, conversationId)
+        .<Conversation.Reply>ask(replyTo -> new Conversation.GetInfo(accountId, replyTo), askTimeout)
+        .thenApply(answer -> answer instanceof Conversation.Info);
+  }
+
+  private CompletionStage<Outcome> toEndpoint(String endpoint, AgentReply reply) {
+    return sharding.entityRefFor(AgentEndpoint.ENTITY_KEY, endpoint)
+        .ask(replyTo -> command(reply, replyTo), askTimeout);
+  }
+
+  private static AgentEndpoint.Reply command(AgentReply reply,
+                                             org.apache.pekko.actor.typed.ActorRef<Outcome> replyTo) {
+    if (reply instanceof AgentReply.Final r) {
+      return new AgentEndpoint.Reply("message", r.agentId(), r.eventId(), r.conversationId(), r.text(), false, replyTo);
+    }
+    if (reply instanceof AgentReply.Partial r) {
+      return new AgentEndpoint.Reply("partial", r.agentId(), r.eventId(), r.conversationId(), r.text(), false, replyTo);
+    }
+    AgentReply.Typing r = (AgentReply.Typing) reply;
+    return new AgentEndpoint.Reply("typing", r.agentId(), r.eventId(), r.conversationId(), "", r.active(), replyTo);
+  }
+
+  @Override
+  public void close() {
+    keepAlive.cancel();
+  }
+}

@@ -1,0 +1,262 @@
+package io.parley.agent.registry;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.parley.admin.AdminCredentials;
+import io.parley.agent.AgentSpec;
+import io.parley.agent.RoutingTable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operators' agent registry API (docs/agents-registry.md), with the admin token as every admin route
+ * ({@link AdminCredentials}: missing or wrong token 401, none configured 403):
+ * {@code GET /v1/admin/agents}, {@code GET|PUT|DELETE /v1/admin/agents/{id}}. A change is stored in MongoDB and
+ * then asks the registry singleton for an immediate refresh. No response carries an agent's secret.
+ */
+public final class AgentAdminRoutes extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(AgentAdminRoutes.class);
+  static final long MAX_BODY_BYTES = 256 * 1024;
+  private static final Set<String> FIELDS = Set.of("id", "displayName", "endpoint", "description", "examples",
+      "secret", "enabled");
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .build();
+
+  private final AdminCredentials credentials;
+  private final AgentStore store;
+  private final RoutingTable routing;
+  private final Runnable refresh;
+  private final Supplier<List<AgentSpec>> builtIns;
+  private final Executor blocking;
+
+  /**
+   * @param routing this node's routing table, for the version the registry has reached
+   * @param refresh asks the registry singleton to refresh now ({@link AgentRegistry.Node#refresh})
+   * @param builtIns the built-in agents, whose ids cannot be registered
+   */
+  public AgentAdminRoutes(ActorSystem<?> system, AdminCredentials credentials, AgentStore store,
+                          RoutingTable routing, Runnable refresh, Supplier<List<AgentSpec>> builtIns) {
+    this.credentials = credentials;
+    this.store = store;
+    this.routing = routing;
+    this.refresh = refresh;
+    this.builtIns = builtIns;
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  public Route route() {
+    return pathPrefix(segment("v1").slash("admin").slash("agents"), () -> admin(() -> concat(
+        pathEnd(() -> get(this::list)),
+        path(segment(), id -> concat(
+            get(() -> withId(id, () -> show(id))),
+            put(() -> withId(id, () -> withBody(body -> store(id, body)))),
+            delete(() -> withId(id, () -> remove(id))))))));
+  }
+
+  private Route list() {
+    return blocking(() -> store.all(), agents -> {
+      List<Map<String, Object>> views = new ArrayList<>();
+      agents.forEach(agent -> views.add(view(agent)));
+      return json(StatusCodes.OK, Map.of("agents", views, "registryVersion", routing.current().version()));
+    });
+  }
+
+  private Route show(String id) {
+    return blocking(() -> store.find(id), found -> found
+        .map(agent -> json(StatusCodes.OK, view(agent)))
+        .orElseGet(() -> error(StatusCodes.NOT_FOUND, "unknown_agent", "no agent " + id + " is registered")));
+  }
+
+  private Route store(String id, JsonNode body) {
+    if (builtIns.get().stream().anyMatch(agent -> agent.id().equals(id))) {
+      return error(StatusCodes.CONFLICT, "reserved_agent_id", "agent " + id + " is built in");
+    }
+    AgentRegistration registration;
+    try {
+      registration = registration(id, body);
+    } catch (InvalidAgentException e) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_agent", e.getMessage());
+    }
+    return blocking(() -> {
+      try {
+        return Optional.of(store.put(id, registration));
+      } catch (InvalidAgentException e) {
+        return Optional.<AgentStore.Put>empty();
+      }
+    }, put -> {
+      if (put.isEmpty()) {
+        return error(StatusCodes.BAD_REQUEST, "invalid_agent", "secret is required for a new agent");
+      }
+      refresh.run();
+      return json(put.get().created() ? StatusCodes.CREATED : StatusCodes.OK, view(put.get().agent()));
+    });
+  }
+
+  private Route remove(String id) {
+    return blocking(() -> store.delete(id), deleted -> {
+      if (!deleted) {
+        return error(StatusCodes.NOT_FOUND, "unknown_agent", "no agent " + id + " is registered");
+      }
+      refresh.run();
+      return complete(HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+    });
+  }
+
+  /** The body of a PUT, checked: unknown fields, wrong types and invalid values are refused by name. */
+  private static AgentRegistration registration(String id, JsonNode body) {
+    if (!body.isObject()) {
+      throw new InvalidAgentException("the body must be a JSON object");
+    }
+    for (var names = body.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!FIELDS.contains(name)) {
+        throw new InvalidAgentException("unknown field " + name + "; the fields are " + String.join(", ",
+            new java.util.TreeSet<>(FIELDS)));
+      }
+    }
+    if (body.has("id") && !id.equals(text(body, "id"))) {
+      throw new InvalidAgentException("id in the body differs from the id in the path");
+    }
+    JsonNode examples = body.path("examples");
+    if (!examples.isMissingNode() && !examples.isArray()) {
+      throw new InvalidAgentException("examples must be an array of strings");
+    }
+    List<String> lines = new ArrayList<>();
+    for (JsonNode example : examples) {
+      if (!example.isTextual()) {
+        throw new InvalidAgentException("examples must be an array of strings");
+      }
+      lines.add(example.textValue());
+    }
+    JsonNode enabled = body.path("enabled");
+    if (!enabled.isMissingNode() && !enabled.isBoolean()) {
+      throw new InvalidAgentException("enabled must be true or false");
+    }
+    return AgentRegistration.of(id, text(body, "displayName"), text(body, "endpoint"), text(body, "description"),
+        lines, Optional.ofNullable(text(body, "secret")), enabled.isMissingNode() || enabled.booleanValue());
+  }
+
+  private static String text(JsonNode body, String field) {
+    JsonNode value = body.path(field);
+    if (value.isMissingNode() || value.isNull()) {
+      return null;
+    }
+    if (!value.isTextual()) {
+      throw new InvalidAgentException(field + " must be a string");
+    }
+    return value.textValue();
+  }
+
+  /** What the API shows of an agent: everything but its secret. */
+  private Map<String, Object> view(StoredAgent agent) {
+    Map<String, Object> view = new LinkedHashMap<>();
+    view.put("id", agent.id());
+    view.put("displayName", agent.displayName());
+    view.put("endpoint", agent.endpoint().toString());
+    view.put("description", agent.description());
+    view.put("examples", agent.examples());
+    view.put("enabled", agent.enabled());
+    view.put("accountId", store.accountIdOf(agent.id()));
+    view.put("updatedAt", agent.updatedAt().toString());
+    return view;
+  }
+
+  // ---- plumbing ----
+
+  private Route admin(Supplier<Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> switch (credentials.check(header)) {
+      case ADMIN -> inner.get();
+      case DISABLED -> error(StatusCodes.FORBIDDEN, "admin_disabled",
+          "no admin token is configured (PARLEY_ADMIN_TOKEN)");
+      case MISSING -> unauthorized("unauthenticated", "the admin token is required");
+      case WRONG -> unauthorized("token_invalid", "not the admin token");
+    });
+  }
+
+  private Route unauthorized(String code, String message) {
+    return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley-admin")),
+        () -> error(StatusCodes.UNAUTHORIZED, code, message));
+  }
+
+  private Route withId(String id, Supplier<Route> inner) {
+    if (!AgentSpec.isValidId(id)) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_agent_id",
+          "agent id must be 2 to 40 lower-case letters, digits and '-', starting with a letter");
+    }
+    return inner.get();
+  }
+
+  private Route withBody(Function<JsonNode, Route> inner) {
+    return extractRequestEntity(entity -> {
+      if (entity.getContentLengthOption().orElse(0L) > MAX_BODY_BYTES) {
+        return error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
+            "a request body is at most " + MAX_BODY_BYTES + " bytes");
+      }
+      return withSizeLimit(MAX_BODY_BYTES, () -> entity(Unmarshaller.entityToString(), text -> {
+        JsonNode body;
+        try {
+          body = JSON.readTree(text);
+        } catch (Exception e) {
+          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is not valid JSON");
+        }
+        if (body == null || body.isMissingNode()) {
+          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is empty");
+        }
+        return inner.apply(body);
+      }));
+    });
+  }
+
+  /** Runs a MongoDB operation off the HTTP threads; a store failure answers 503. */
+  private <T> Route blocking(Supplier<T> operation, Function<T, Route> answer) {
+    CompletableFuture<Optional<T>> result = CompletableFuture.supplyAsync(() -> Optional.of(operation.get()), blocking)
+        .exceptionally(failure -> {
+          log.warn("An agent registry admin request failed in the store: {}", failure.toString());
+          return Optional.empty();
+        });
+    return onSuccess(result, value -> value.map(answer)
+        .orElseGet(() -> error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the agent store failed; retry")));
+  }
+
+  private Route error(StatusCode status, String code, String message) {
+    return json(status, Map.of("error", code, "message", message));
+  }
+
+  private Route json(StatusCode status, Map<String, ?> body) {
+    try {
+      return complete(HttpResponse.create().withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.parley.agent.registry;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.parley.auth.AuthException;
+import io.parley.auth.TokenVerifier;
+import io.parley.agent.AgentSpec;
+import io.parley.agent.RoutingTable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code GET /v1/agents} for signed-in users: the enabled agents a conversation can be started with (id, display
+ * name, description, account id, whether it is the front door), read from the node's routing table, so it costs
+ * no store round trip. Authenticated with the user's bearer JWT, answered like the edge's other REST routes.
+ */
+public final class AgentDirectoryRoutes extends AllDirectives {
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+  private final TokenVerifier verifier;
+  private final RoutingTable routing;
+  private final String frontDoorId;
+
+  public AgentDirectoryRoutes(TokenVerifier verifier, RoutingTable routing, String frontDoorId) {
+    this.verifier = verifier;
+    this.routing = routing;
+    this.frontDoorId = frontDoorId;
+  }
+
+  public Route route() {
+    return path(segment("v1").slash("agents"), () -> get(() -> optionalHeaderValueByName("Authorization", header -> {
+      String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+          .map(h -> h.substring(7).trim()).orElse("");
+      try {
+        verifier.verify(token);
+      } catch (AuthException e) {
+        return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley")),
+            () -> json(StatusCodes.UNAUTHORIZED, switch (e.reason()) {
+              case MISSING -> Map.of("error", "unauthenticated", "message", "a bearer token is required");
+              case EXPIRED -> Map.of("error", "token_expired", "message", "the token has expired");
+              case INVALID -> Map.of("error", "token_invalid", "message", "the token is not valid");
+            }));
+      }
+      return agents();
+    })));
+  }
+
+  private Route agents() {
+    List<Map<String, Object>> agents = routing.current().agents().stream()
+        .filter(AgentSpec::enabled)
+        .map(this::view)
+        .toList();
+    return json(StatusCodes.OK, Map.of("agents", agents));
+  }
+
+  private Map<String, Object> view(AgentSpec agent) {
+    Map<String, Object> view = new LinkedHashMap<>();
+    view.put("id", agent.id());
+    view.put("displayName", agent.displayName());
+    view.put("description", agent.description());
+    view.put("accountId", agent.accountId());
+    view.put("frontDoor", agent.id().equals(frontDoorId));
+    return view;
+  }
+
+  private Route json(StatusCode status, Map<String, ?> body) {
+    try {
+      return complete(HttpResponse.create().withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
