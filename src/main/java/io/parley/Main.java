@@ -3,12 +3,15 @@ package io.parley;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The one Parley executable: {@code parley server}, {@code store}, {@code local-cluster}, {@code bench}, {@code agent-demo}, and the clients {@code chat}, {@code send}, {@code tail}. */
+/**
+ * The one Parley executable: {@code parley server}, {@code store}, {@code local-cluster}, {@code bench},
+ * {@code bench-routing}, {@code agent-demo}, and the clients {@code chat}, {@code send}, {@code tail}.
+ */
 @Command(name = "parley", mixinStandardHelpOptions = true, version = "Parley 0.1.0",
     description = "Messaging for people and AI agents.",
     subcommands = {ServerCommand.class, StoreCommand.class, LocalClusterCommand.class,
-        io.parley.bench.BenchCommand.class, io.parley.cli.ChatCommand.class, io.parley.cli.SendCommand.class,
-        io.parley.cli.TailCommand.class, io.parley.agent.demo.AgentDemoCommand.class})
+        io.parley.bench.BenchCommand.class, io.parley.bench.RoutingBenchCommand.class, io.parley.cli.ChatCommand.class,
+        io.parley.cli.SendCommand.class, io.parley.cli.TailCommand.class, io.parley.agent.demo.AgentDemoCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
