@@ -29,6 +29,7 @@ import io.parley.agent.routing.IntentClassifier;
 import io.parley.agent.routing.IntentClassifiers;
 import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings;
+import io.parley.directory.DeviceDirectory;
 import io.parley.config.SecretFile;
 import io.parley.limits.RateLimits;
 import io.parley.redis.KeyedHash;
@@ -79,7 +80,7 @@ public final class Agents implements AutoCloseable {
   /** Built before the edge; the edge adds {@link #route()} and the token verifier {@link AgentTokens#publicKeys()}. */
   private Agents(ActorSystem<?> system, AgentSettings settings, ParleySettings node, MongoDatabase db,
                  RedissonClient redis, byte[] pepper, AgentTokens tokens, TokenVerifier verifier, RateLimits limits,
-                 Clock clock) {
+                 DeviceDirectory devices, Clock clock) {
     this.system = system;
     this.settings = settings;
     this.node = node;
@@ -118,15 +119,16 @@ public final class Agents implements AutoCloseable {
     AdminRouteRegistry.get(system).add(new AgentAdminRoutes(system, AdminCredentials.of(node.auth().adminToken()),
         store, routing, registry::refresh, builtIns).route());
     this.route = Directives.concat(
-        new AgentDirectoryRoutes(verifier, routing, settings.gateway().frontDoorId()).route(),
+        new AgentDirectoryRoutes(verifier, routing, settings.gateway().frontDoorId(),
+            account -> devices.cachedDevices(account).thenApply(list -> !list.devices().isEmpty())).route(),
         new AgentEventRoutes(system, routing, secrets, sink, new AcceptedEvents(redis, names), settings.dispatch(),
             clock).route());
   }
 
   public static Agents start(ActorSystem<?> system, AgentSettings settings, ParleySettings node, MongoDatabase db,
                              RedissonClient redis, byte[] pepper, AgentTokens tokens, TokenVerifier verifier,
-                             RateLimits limits, Clock clock) {
-    return new Agents(system, settings, node, db, redis, pepper, tokens, verifier, limits, clock);
+                             RateLimits limits, DeviceDirectory devices, Clock clock) {
+    return new Agents(system, settings, node, db, redis, pepper, tokens, verifier, limits, devices, clock);
   }
 
   /** The client-port routes: the users' agent list and the agents' replies. */

@@ -1,5 +1,6 @@
 package io.parley.cli;
 
+import io.parley.client.AgentInfo;
 import io.parley.client.ConnectionState;
 import io.parley.client.ConversationSummary;
 import io.parley.client.DecryptedMessage;
@@ -44,6 +45,8 @@ final class ChatController implements Listener {
   private volatile boolean quitting;
 
   private final List<String> listed = new ArrayList<>();
+  /** The agents as last listed by /agents, numbered from 1. */
+  private final List<AgentInfo> listedAgents = new ArrayList<>();
   private String open;
   private final Map<String, Deque<String>> history = new HashMap<>();
   private final Map<String, Long> latestSeq = new HashMap<>();
@@ -121,6 +124,10 @@ final class ChatController implements Listener {
         trust(trust.handle());
       } else if (input instanceof ChatInput.Leave) {
         leave();
+      } else if (input instanceof ChatInput.ListAgents) {
+        listAgents();
+      } else if (input instanceof ChatInput.TalkTo talk) {
+        talkTo(talk.agent());
       } else if (input instanceof ChatInput.Say say) {
         say(say.text());
       }
@@ -151,6 +158,64 @@ final class ChatController implements Listener {
     if (print) {
       screen.accept(ChatView.list(rows));
     }
+  }
+
+  /** Agents are shown as {@code @id}: no user handle can contain '@'. */
+  private void listAgents() {
+    List<AgentInfo> agents = connection.await(connection.client().agents(), "listing agents");
+    synchronized (this) {
+      listedAgents.clear();
+      listedAgents.addAll(agents);
+    }
+    if (agents.isEmpty()) {
+      screen.accept(ChatView.notice("no agents are available"));
+      return;
+    }
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < agents.size(); i++) {
+      AgentInfo agent = agents.get(i);
+      book.rememberHandle("@" + agent.id(), agent.accountId());
+      lines.add(String.format("%2d. @%s — %s%s: %s", i + 1, agent.id(), agent.displayName(),
+          agent.frontDoor() ? " (front door: picks an agent for you)" : "", agent.description()));
+    }
+    screen.accept(String.join("\n", lines));
+  }
+
+  private void talkTo(String target) {
+    String wanted = target.startsWith("@") ? target.substring(1) : target;
+    Optional<AgentInfo> agent = findAgent(wanted);
+    if (agent.isEmpty()) {
+      listAgentsQuietly();
+      agent = findAgent(wanted);
+    }
+    if (agent.isEmpty()) {
+      screen.accept(ChatView.problem("no agent " + target + " (see /agents)"));
+      return;
+    }
+    book.rememberHandle("@" + agent.get().id(), agent.get().accountId());
+    String conversationId = connection.conversationWith(List.of(agent.get().accountId()));
+    synchronized (this) {
+      if (!listed.contains(conversationId)) {
+        listed.add(conversationId);
+      }
+    }
+    show(conversationId);
+  }
+
+  private void listAgentsQuietly() {
+    List<AgentInfo> agents = connection.await(connection.client().agents(), "listing agents");
+    synchronized (this) {
+      listedAgents.clear();
+      listedAgents.addAll(agents);
+    }
+  }
+
+  private synchronized Optional<AgentInfo> findAgent(String target) {
+    if (!target.isEmpty() && target.chars().allMatch(Character::isDigit)) {
+      int number = Integer.parseInt(target);
+      return number >= 1 && number <= listedAgents.size() ? Optional.of(listedAgents.get(number - 1)) : Optional.empty();
+    }
+    return listedAgents.stream().filter(a -> a.id().equalsIgnoreCase(target)).findFirst();
   }
 
   private void create(List<String> handles) {

@@ -21,6 +21,12 @@ sealed interface ChatInput {
 
   record Leave() implements ChatInput {}
 
+  /** {@code /agents}: the agents this user can chat with, numbered. */
+  record ListAgents() implements ChatInput {}
+
+  /** {@code /agent echo} or {@code /agent 2}: opens the conversation with that agent (starting it if needed). */
+  record TalkTo(String agent) implements ChatInput {}
+
   record Help() implements ChatInput {}
 
   record Quit() implements ChatInput {}
@@ -61,6 +67,9 @@ sealed interface ChatInput {
       case "/trust" -> argument.isEmpty() || argument.contains(" ")
           ? new Invalid("usage: /trust <handle>") : new Trust(argument);
       case "/leave" -> noArgument(command, argument, new Leave());
+      case "/agents" -> noArgument(command, argument, new ListAgents());
+      case "/agent" -> argument.isEmpty() || argument.contains(" ")
+          ? new Invalid("usage: /agent <id | number from /agents>") : new TalkTo(argument);
       case "/help", "/h", "/?" -> new Help();
       case "/quit", "/q", "/exit" -> new Quit();
       default -> new Invalid("unknown command " + command + " (/help lists them; //text sends text starting with /)");
@@ -78,6 +87,8 @@ sealed interface ChatInput {
       "/add <handle>              add someone to the open conversation",
       "/leave                     leave the open conversation",
       "/trust <handle>            accept a changed identity key (check it with them first)",
+      "/agents                    the agents you can chat with, numbered",
+      "/agent <id|n>              chat with an agent (the front door picks one for you)",
       "/help                      this list",
       "/quit                      leave the chat (Ctrl-D too)",
       "anything else              sent to the open conversation (//text sends /text)");

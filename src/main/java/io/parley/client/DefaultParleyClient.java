@@ -362,6 +362,17 @@ final class DefaultParleyClient implements ParleyClient {
   }
 
   @Override
+  public CompletableFuture<List<AgentInfo>> agents() {
+    return onWorker(() -> {
+      try {
+        return directoryOrFail().agents();
+      } catch (Directory.Refused refused) {
+        throw refusal(refused, null);
+      }
+    });
+  }
+
+  @Override
   public CompletableFuture<Void> trustNewIdentity(String user) {
     return onWorker(() -> {
       store.forgetIdentities(user);

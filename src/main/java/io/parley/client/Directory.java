@@ -103,6 +103,15 @@ final class Directory {
         .path("accountId").asText();
   }
 
+  java.util.List<AgentInfo> agents() throws Refused {
+    java.util.List<AgentInfo> agents = new java.util.ArrayList<>();
+    for (JsonNode agent : call("GET", "/v1/agents", null).path("agents")) {
+      agents.add(new AgentInfo(agent.path("id").asText(), agent.path("displayName").asText(),
+          agent.path("description").asText(), agent.path("accountId").asText(), agent.path("frontDoor").asBoolean()));
+    }
+    return java.util.List.copyOf(agents);
+  }
+
   private static Status status(JsonNode body) {
     return new Status(body.path("device").asInt(), body.path("oneTimePreKeys").asInt(), body.path("low").asBoolean());
   }

@@ -97,6 +97,9 @@ public interface ParleyClient extends AutoCloseable {
   /** The account id behind a handle (login name); fails with {@code ServerError("unknown_handle")}. */
   CompletableFuture<String> lookup(String handle);
 
+  /** The agents this user can chat with (start a conversation with an agent's account id). */
+  CompletableFuture<List<AgentInfo>> agents();
+
   /**
    * Accepts a changed identity key of {@code accountId}'s devices (after the user has verified it out of
    * band): forgets the old keys and sessions, so the next message sets up new sessions.

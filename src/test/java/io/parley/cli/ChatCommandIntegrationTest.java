@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Two {@code parley chat} sessions on dumb terminals with piped keyboards, talking through a real node. */
 class ChatCommandIntegrationTest {
   @RegisterExtension
-  static final NodeExtension parley = new NodeExtension(Map.of("parley.directory.claim-rate", 10_000));
+  static final NodeExtension parley = new NodeExtension(Map.of("parley.directory.claim-rate", 10_000,
+      "parley.agents.enabled", true, "parley.agents.demo.start-with-node", true));
 
   private static final AtomicInteger USERS = new AtomicInteger();
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -98,6 +99,21 @@ class ChatCommandIntegrationTest {
     byte[] bytes = new byte[32];
     new SecureRandom().nextBytes(bytes);
     return Base64.getEncoder().encodeToString(bytes);
+  }
+
+  @Test
+  void aNewcomerListsTheAgentsAndChatsWithOne() throws IOException {
+    String handle = "newcomer-" + USERS.incrementAndGet();
+    alice = new Session(handle, key());
+
+    await().atMost(WAIT).untilAsserted(() -> {
+      alice.type("/agents");
+      assertThat(alice.screen()).contains("@echo — Echo").contains("@assistant — Parley Assistant (front door");
+    });
+    alice.type("/agent echo");
+    alice.awaitScreen("── @echo (c-");
+    alice.type("what is parley?");
+    alice.awaitScreen(Pattern.compile("#\\d+ \\d\\d:\\d\\d @echo: .*Parley"));
   }
 
   @Test

@@ -7,7 +7,8 @@ public interface AgentReplySink {
 
   CompletionStage<Outcome> accept(AgentReply reply);
 
-  enum Outcome {
+  /** Crosses nodes as the answer of the agent's endpoint entity. */
+  enum Outcome implements io.parley.serialization.CborSerializable {
     /** Stored (final) or sent to the live devices (partial, typing). */
     ACCEPTED,
     /** This event id was accepted before; nothing was done again. */

@@ -7,6 +7,7 @@ import io.parley.agent.events.AgentMessage;
 import io.parley.agent.events.AgentReplySink.Outcome;
 import io.parley.agent.gateway.AgentOutbox.Entry;
 import io.parley.agent.routing.IntentDecision;
+import io.parley.agent.routing.NoRoutableAgentException;
 import io.parley.client.DecryptedMessage;
 import io.parley.client.Listener;
 import io.parley.client.ParleyClient;
@@ -86,6 +87,11 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   private record AvailabilityChanged(String agentId, boolean available) implements Command {}
 
   private record RouteLoaded(Reply reply, Set<String> agents) implements Command {}
+
+  private record RoutesRead(Entry entry, ConversationRoutes.Route route, Throwable failure) implements Command {}
+
+  private record HandedOff(Entry entry, AgentSpec agent, ConversationRoutes.Route route, Throwable failure)
+      implements Command {}
 
   private final String agentId;
   private final AgentGatewayDeps deps;
@@ -236,6 +242,10 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       onReply(reply);
     } else if (command instanceof RouteLoaded loaded) {
       answerReply(loaded.reply(), loaded.agents());
+    } else if (command instanceof RoutesRead read) {
+      onRoutesRead(read);
+    } else if (command instanceof HandedOff handedOff) {
+      onHandedOff(handedOff);
     }
     return this;
   }
@@ -268,19 +278,37 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       context.getSelf().tell(new Routed(entry, new IntentDecision(agentId, 1.0, false, false), null));
       return;
     }
+    String conversation = entry.message().conversationId();
+    if (!routes.containsKey(conversation)) {
+      context.pipeToSelf(CompletableFuture.supplyAsync(() -> deps.routes().load(agentId, conversation), blocking),
+          (route, failure) -> new RoutesRead(entry, route, failure));
+      return;
+    }
     context.pipeToSelf(deps.classifier().classify(entry.message().text(), snapshot()),
         (decision, failure) -> new Routed(entry, decision, failure));
+  }
+
+  private void onRoutesRead(RoutesRead read) {
+    if (read.failure() != null) {
+      context.getLog().warn("the front door's routes could not be read; retrying", read.failure());
+      timers.startSingleTimer(new Retry(read.entry()), RETRY_AFTER_FAILURE);
+      return;
+    }
+    routes.put(read.entry().message().conversationId(), read.route());
+    route(read.entry());
   }
 
   private void onRouted(Routed routed) {
     Entry entry = routed.entry();
     String conversation = entry.message().conversationId();
-    if (routed.failure() != null) {
-      context.getLog().warn("intent classification failed; retrying", routed.failure());
+    Throwable failure = unwrap(routed.failure());
+    if (failure != null && !(failure instanceof NoRoutableAgentException)) {
+      context.getLog().warn("intent classification failed; retrying", failure);
       timers.startSingleTimer(new Retry(entry), RETRY_AFTER_FAILURE);
       return;
     }
-    Optional<AgentSpec> target = snapshot().byId(routed.decision().agentId()).filter(AgentSpec::routable);
+    Optional<AgentSpec> target = failure != null ? Optional.empty()
+        : snapshot().byId(routed.decision().agentId()).filter(AgentSpec::routable);
     if (target.isEmpty()) {
       notice(conversation, "notice:" + entry.id(), isFrontDoor()
           ? "No assistant can take this message right now. Please try again later."
@@ -289,30 +317,38 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       return;
     }
     AgentSpec agent = target.get();
-    if (isFrontDoor()) {
-      handOff(conversation, agent, entry);
+    ConversationRoutes.Route current = routes.getOrDefault(conversation, ConversationRoutes.Route.NONE);
+    if (isFrontDoor() && !agent.id().equals(current.current())) {
+      ConversationRoutes.Route next = current.to(agent.id());
+      context.pipeToSelf(CompletableFuture.runAsync(() -> deps.routes().save(agentId, conversation, next), blocking),
+          (ok, saveFailure) -> new HandedOff(entry, agent, next, saveFailure));
+      return;
     }
+    deliver(entry, agent);
+  }
+
+  /** The front door tells the user when another agent takes over the conversation. */
+  private void onHandedOff(HandedOff handedOff) {
+    Entry entry = handedOff.entry();
+    if (handedOff.failure() != null) {
+      context.getLog().warn("the front door's route could not be saved; retrying", handedOff.failure());
+      timers.startSingleTimer(new Retry(entry), RETRY_AFTER_FAILURE);
+      return;
+    }
+    String conversation = entry.message().conversationId();
+    routes.put(conversation, handedOff.route());
+    notice(conversation, "handoff:" + entry.id(),
+        "↪ " + handedOff.agent().displayName() + " is taking over this conversation.");
+    deliver(entry, handedOff.agent());
+  }
+
+  private void deliver(Entry entry, AgentSpec agent) {
+    String conversation = entry.message().conversationId();
     if (!deps.dispatcher().isAvailable(agent.id())) {
       tellUnavailable(agent, conversation);
     }
     context.pipeToSelf(deps.dispatcher().deliver(agent, entry.message()),
         (ok, failure) -> new Dispatched(entry, agent.id(), failure));
-  }
-
-  /** The front door tells the user when another agent takes over the conversation. */
-  private void handOff(String conversation, AgentSpec agent, Entry entry) {
-    ConversationRoutes.Route current = routes.get(conversation);
-    if (current == null) {
-      current = deps.routes().load(agentId, conversation);
-    }
-    if (agent.id().equals(current.current())) {
-      routes.put(conversation, current);
-      return;
-    }
-    ConversationRoutes.Route next = current.to(agent.id());
-    deps.routes().save(agentId, conversation, next);
-    routes.put(conversation, next);
-    notice(conversation, "handoff:" + entry.id(), "↪ " + agent.displayName() + " is taking over this conversation.");
   }
 
   private void onDispatched(Dispatched dispatched) {

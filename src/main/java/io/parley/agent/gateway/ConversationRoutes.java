@@ -60,7 +60,4 @@ public final class ConversationRoutes {
     return frontDoor + "|" + conversationId;
   }
 
-  static List<String> sorted(Set<String> agents) {
-    return agents.stream().sorted().toList();
-  }
 }

@@ -4,13 +4,16 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.parley.auth.AuthException;
-import io.parley.auth.TokenVerifier;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RoutingTable;
+import io.parley.auth.AuthException;
+import io.parley.auth.TokenVerifier;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -32,8 +35,19 @@ public final class AgentDirectoryRoutes extends AllDirectives {
   private final TokenVerifier verifier;
   private final RoutingTable routing;
   private final String frontDoorId;
+  private final Function<String, CompletionStage<Boolean>> ready;
 
   public AgentDirectoryRoutes(TokenVerifier verifier, RoutingTable routing, String frontDoorId) {
+    this(verifier, routing, frontDoorId, account -> CompletableFuture.completedFuture(true));
+  }
+
+  /**
+   * @param ready whether an agent's account can be messaged yet: its device has published its keys (until
+   *     then, a message to it would be encrypted for no device of the agent)
+   */
+  public AgentDirectoryRoutes(TokenVerifier verifier, RoutingTable routing, String frontDoorId,
+                              Function<String, CompletionStage<Boolean>> ready) {
+    this.ready = ready;
     this.verifier = verifier;
     this.routing = routing;
     this.frontDoorId = frontDoorId;
@@ -58,11 +72,22 @@ public final class AgentDirectoryRoutes extends AllDirectives {
   }
 
   private Route agents() {
-    List<Map<String, Object>> agents = routing.current().agents().stream()
-        .filter(AgentSpec::enabled)
-        .map(this::view)
+    List<AgentSpec> enabled = routing.current().agents().stream().filter(AgentSpec::enabled).toList();
+    List<CompletableFuture<Boolean>> checks = enabled.stream()
+        .map(agent -> ready.apply(agent.accountId()).toCompletableFuture().exceptionally(failure -> false))
         .toList();
-    return json(StatusCodes.OK, Map.of("agents", agents));
+    CompletionStage<List<Map<String, Object>>> listed = CompletableFuture
+        .allOf(checks.toArray(CompletableFuture[]::new))
+        .thenApply(done -> {
+          List<Map<String, Object>> views = new java.util.ArrayList<>();
+          for (int i = 0; i < enabled.size(); i++) {
+            if (checks.get(i).join()) {
+              views.add(view(enabled.get(i)));
+            }
+          }
+          return views;
+        });
+    return onSuccess(listed, agents -> json(StatusCodes.OK, Map.of("agents", agents)));
   }
 
   private Map<String, Object> view(AgentSpec agent) {
