@@ -160,7 +160,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
     @Override
     public void onMessage(DecryptedMessage message) {
       AgentMessage forAgent = new AgentMessage(message.conversationId(), message.seq(), message.fromUser(),
-          message.fromDevice(), message.text(), deps.clock().instant());
+          message.fromDevice(), message.text(), message.sentAt());
       Duration backoff = Duration.ofMillis(100);
       while (true) {
         try {
