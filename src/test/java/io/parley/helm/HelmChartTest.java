@@ -202,6 +202,42 @@ class HelmChartTest {
   }
 
   @Test
+  void theAgentsKeyEncryptionKeyIsMountedReadOnlyFromTheExistingSecret() {
+    Map<String, Object> env = env(rendered);
+    assertThat(env).containsEntry("PARLEY_AGENTS_ENABLED", "true")
+        .containsEntry("PARLEY_AGENT_KEK_FILE", "/etc/parley/agent-kek/key")
+        .containsEntry("PARLEY_AGENT_DISCOVERY", "false");
+    Map<String, Object> mount = list(container(rendered).get("volumeMounts")).stream().map(m -> map(m))
+        .filter(m -> "agent-kek".equals(m.get("name"))).findFirst().orElseThrow();
+    assertThat(mount).containsEntry("mountPath", "/etc/parley/agent-kek").containsEntry("readOnly", true);
+    Map<String, Object> volume = list(podSpec(rendered).get("volumes")).stream().map(v -> map(v))
+        .filter(v -> "agent-kek".equals(v.get("name"))).findFirst().orElseThrow();
+    assertThat(at(volume, "secret")).containsEntry("secretName", SECRET).containsEntry("defaultMode", 0400);
+    assertThat(list(at(volume, "secret").get("items"))).singleElement()
+        .satisfies(item -> assertThat(map(item)).containsEntry("key", "agent-kek").containsEntry("path", "key"));
+
+    List<Map<String, Object>> withoutAgents = render(template().set("existingSecret", SECRET)
+        .set("agents.enabled", false));
+    assertThat(env(withoutAgents)).containsEntry("PARLEY_AGENTS_ENABLED", "false").doesNotContainKey("PARLEY_AGENT_KEK_FILE");
+    assertThat(list(podSpec(withoutAgents).get("volumes"))).noneMatch(v -> "agent-kek".equals(map(v).get("name")));
+  }
+
+  @Test
+  void agentDiscoveryReadsServicesAndSecretsOnlyWhenTurnedOn() {
+    assertThat(kinds(rendered).stream().filter("Role"::equals)).hasSize(1);
+    List<Map<String, Object>> discovering = render(template().set("existingSecret", SECRET)
+        .set("agents.discovery", true));
+    assertThat(env(discovering)).containsEntry("PARLEY_AGENT_DISCOVERY", "true");
+    Map<String, Object> role = discovering.stream()
+        .filter(d -> "Role".equals(d.get("kind")) && ((String) at(d, "metadata").get("name")).endsWith("agent-discovery"))
+        .findFirst().orElseThrow();
+    assertThat(list(role.get("rules"))).anySatisfy(rule ->
+        assertThat(list(map(rule).get("resources"))).containsExactlyInAnyOrder("services", "secrets"));
+    assertThat(list(role.get("rules"))).allSatisfy(rule ->
+        assertThat(list(map(rule).get("verbs"))).containsExactlyInAnyOrder("get", "list"));
+  }
+
+  @Test
   void aJwksUrlReplacesThePublicKeyFromTheSecret() {
     Map<String, Object> env = env(render(template()
         .set("existingSecret", SECRET)
@@ -229,10 +265,12 @@ class HelmChartTest {
         .containsEntry("readOnlyRootFilesystem", true)
         .containsEntry("allowPrivilegeEscalation", false);
     assertThat(list(at(container, "securityContext", "capabilities").get("drop"))).containsExactly("ALL");
-    assertThat(list(container.get("volumeMounts"))).singleElement()
-        .satisfies(m -> assertThat(map(m)).containsEntry("name", "tmp").containsEntry("mountPath", "/tmp"));
-    assertThat(list(pod.get("volumes"))).singleElement()
-        .satisfies(v -> assertThat(map(v)).containsKey("emptyDir"));
+    // the only writable mount is /tmp; the agents' key is a read-only secret
+    assertThat(list(container.get("volumeMounts"))).map(m -> map(m))
+        .anySatisfy(m -> assertThat(m).containsEntry("name", "tmp").containsEntry("mountPath", "/tmp"))
+        .allSatisfy(m -> assertThat(m.get("name").equals("tmp") || Boolean.TRUE.equals(m.get("readOnly"))).isTrue());
+    assertThat(list(pod.get("volumes"))).map(v -> map(v))
+        .allSatisfy(v -> assertThat(v.containsKey("emptyDir") || v.containsKey("secret")).isTrue());
     assertThat(at(container, "resources", "limits")).containsKey("memory");
     assertThat(list(at(pod, "affinity", "podAntiAffinity").get("preferredDuringSchedulingIgnoredDuringExecution")))
         .isNotEmpty();
