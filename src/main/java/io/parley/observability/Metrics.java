@@ -45,6 +45,34 @@ public final class Metrics {
 
   private Metrics() {}
 
+  // ---- agents: tagged by agent id (operator-chosen names, bounded by the registry), never by user ----
+
+  /** One POST of a CloudEvent to an agent: {@code accepted} (2xx), {@code rejected} (4xx for good), {@code failed}. */
+  public static void agentEvent(String agentId, String outcome) {
+    Kamon.counter("parley.agent.events", "CloudEvents POSTed to agents, by answer")
+        .withTag("agent", agentId).withTag("outcome", outcome).increment();
+  }
+
+  /** A user's message reached its agent {@code latency} after the agent's device received it. */
+  public static void agentDelivered(String agentId, Duration latency) {
+    Kamon.histogram("parley.agent.delivery.latency",
+            "From a message taken by the agent's device to the agent service accepting it",
+            MeasurementUnit.time().nanoseconds())
+        .withTag("agent", agentId).record(latency.toNanos());
+  }
+
+  /** 1 while the agent's circuit is open on this node (it failed repeatedly and is not being called). */
+  public static void agentCircuitOpen(String agentId, boolean open) {
+    Kamon.gauge("parley.agent.circuit.open", "1 while calls to the agent are suspended after repeated failures")
+        .withTag("agent", agentId).update(open ? 1 : 0);
+  }
+
+  /** A reply event from an agent, by kind (message, partial, typing) and outcome (accepted, duplicate, …). */
+  public static void agentReply(String agentId, String kind, String outcome) {
+    Kamon.counter("parley.agent.replies", "Reply events from agents, by kind and outcome")
+        .withTag("agent", agentId).withTag("kind", kind).withTag("outcome", outcome).increment();
+  }
+
   public static void connectionOpened() {
     CONNECTIONS.increment();
   }

@@ -7,6 +7,7 @@ import io.cloudevents.core.builder.CloudEventBuilder;
 import io.cloudevents.http.HttpMessageFactory;
 import io.parley.agent.AgentSettings.DispatchSettings;
 import io.parley.agent.AgentSpec;
+import io.parley.observability.Metrics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -167,6 +168,7 @@ public final class HttpAgentDispatcher implements AgentDispatcher, AutoCloseable
   }
 
   private void announce(String agentId, boolean available) {
+    Metrics.agentCircuitOpen(agentId, !available);
     for (AvailabilityListener listener : listeners) {
       try {
         listener.changed(agentId, available);
@@ -299,14 +301,17 @@ public final class HttpAgentDispatcher implements AgentDispatcher, AutoCloseable
 
     private void answered(Integer status, Throwable error) {
       if (error == null && status / 100 == 2) {
+        Metrics.agentEvent(lane.agentId, "accepted");
         lane.release();
         done.complete(null);
       } else if (error == null && !retryable(status)) {
         log.warn("Agent {} refused event {} with status {}", lane.agentId, eventId, status);
+        Metrics.agentEvent(lane.agentId, "rejected");
         lane.release();
         done.completeExceptionally(new AgentRejectedException(status,
             "agent " + lane.agentId + " refused event " + eventId + " with status " + status));
       } else {
+        Metrics.agentEvent(lane.agentId, "failed");
         retryLater(error == null ? "status " + status : error.getClass().getSimpleName());
       }
     }

@@ -1,7 +1,7 @@
 package io.parley.agent.gateway;
 
-import io.parley.agent.events.AgentDispatcher;
 import io.parley.agent.events.AgentDispatcher.AvailabilityListener;
+import io.parley.agent.events.AgentDispatcher;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
 

@@ -13,6 +13,7 @@ import io.parley.client.Listener;
 import io.parley.client.ParleyClient;
 import io.parley.client.ParleyClientException;
 import io.parley.client.StoreKey;
+import io.parley.observability.Metrics;
 import io.parley.serialization.CborSerializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -347,8 +348,13 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
     if (!deps.dispatcher().isAvailable(agent.id())) {
       tellUnavailable(agent, conversation);
     }
-    context.pipeToSelf(deps.dispatcher().deliver(agent, entry.message()),
-        (ok, failure) -> new Dispatched(entry, agent.id(), failure));
+    long started = System.nanoTime();
+    context.pipeToSelf(deps.dispatcher().deliver(agent, entry.message()), (ok, failure) -> {
+      if (failure == null) {
+        Metrics.agentDelivered(agent.id(), Duration.ofNanos(System.nanoTime() - started));
+      }
+      return new Dispatched(entry, agent.id(), failure);
+    });
   }
 
   private void onDispatched(Dispatched dispatched) {

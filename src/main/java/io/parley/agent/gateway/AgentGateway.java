@@ -4,6 +4,7 @@ import io.parley.agent.AgentSpec;
 import io.parley.agent.events.AgentReply;
 import io.parley.agent.events.AgentReplySink;
 import io.parley.conversation.Conversation;
+import io.parley.observability.Metrics;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -55,7 +56,9 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
     }
     return isParticipant(agent.get().accountId(), reply.conversationId())
         .thenCompose(participant -> toEndpoint(participant ? agent.get().id() : deps.frontDoorId(), reply))
-        .exceptionally(failure -> Outcome.UNAVAILABLE);
+        .exceptionally(failure -> Outcome.UNAVAILABLE)
+        .whenComplete((outcome, failure) -> Metrics.agentReply(reply.agentId(), kind(reply),
+            outcome == null ? "failed" : outcome.name().toLowerCase(java.util.Locale.ROOT)));
   }
 
   private CompletionStage<Boolean> isParticipant(String accountId, String conversationId) {
@@ -67,6 +70,13 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
   private CompletionStage<Outcome> toEndpoint(String endpoint, AgentReply reply) {
     return sharding.entityRefFor(AgentEndpoint.ENTITY_KEY, endpoint)
         .ask(replyTo -> command(reply, replyTo), askTimeout);
+  }
+
+  private static String kind(AgentReply reply) {
+    if (reply instanceof AgentReply.Final) {
+      return "message";
+    }
+    return reply instanceof AgentReply.Partial ? "partial" : "typing";
   }
 
   private static AgentEndpoint.Reply command(AgentReply reply,
