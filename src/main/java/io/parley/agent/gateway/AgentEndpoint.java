@@ -102,7 +102,9 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   private final Executor blocking;
 
   private final Runnable unsubscribe;
-  private ParleyClient client;
+  /** Set from the starting thread and read on the actor's; closed on stop even if the start was still running. */
+  private volatile ParleyClient client;
+  private final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
   private AgentOutbox outbox;
   private boolean started;
   /** Per conversation: messages waiting for the one in flight to be taken by the agent. */
@@ -144,7 +146,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       DataKey key = deps.dataKeys().of(agentId);
       outbox = new AgentOutbox(deps.database(), agentId, key, deps.clock());
       String account = deps.accounts().accountIdOf(agentId);
-      client = ParleyClient.builder()
+      ParleyClient built = ParleyClient.builder()
           .server(deps.localNode())
           .tokens(refresh -> CompletableFuture.completedFuture(deps.tokens().issue(account)))
           .device(AgentGatewayDeps.AGENT_DEVICE)
@@ -152,6 +154,13 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
           .listener(new ToOutbox())
           .clock(deps.clock())
           .build();
+      client = built;
+      if (stopped.get()) {
+        // the entity stopped (it is moving to another node) while this start ran: two holders of one vault
+        // would fork the agent's Signal sessions, so this one never connects
+        built.close();
+        throw new java.util.concurrent.CancellationException("agent endpoint stopped while starting");
+      }
       return outbox.pending().toArray(Entry[]::new);
     }, blocking).thenCompose(pending -> client.start().thenApply(done -> pending));
   }
@@ -160,6 +169,11 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   private final class ToOutbox implements Listener {
     @Override
     public void onMessage(DecryptedMessage message) {
+      if (deps.routing().current().byAccount(message.fromUser()).isPresent()) {
+        // another agent's words are not for this agent: two agents in one conversation would answer each
+        // other for ever
+        return;
+      }
       AgentMessage forAgent = new AgentMessage(message.conversationId(), message.seq(), message.fromUser(),
           message.fromDevice(), message.text(), message.sentAt());
       Duration backoff = Duration.ofMillis(100);
@@ -195,8 +209,9 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
         .onMessage(Stop.class, this::onStop)
         .onMessage(Ensure.class, ensure -> this)
         .onMessage(Command.class, this::onAnyBeforeStart)
-        .onSignal(org.apache.pekko.actor.typed.PostStop.class, stopped -> {
+        .onSignal(org.apache.pekko.actor.typed.PostStop.class, signal -> {
           unsubscribe.run();
+          stopped.set(true);
           closeClient();
           return this;
         })
@@ -213,6 +228,9 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
 
   private Behavior<Command> onStarted(Started done) {
     if (done.failure() != null) {
+      if (stopped.get()) {
+        return Behaviors.stopped();
+      }
       context.getLog().warn("agent endpoint could not start; retrying", done.failure());
       closeClient();
       context.pipeToSelf(delay(RETRY_AFTER_FAILURE).thenCompose(d -> startClient()),
@@ -475,18 +493,20 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   // ---- lifecycle ----
 
   private Behavior<Command> onStop(Stop stop) {
+    stopped.set(true);
     closeClient();
     return Behaviors.stopped();
   }
 
   private void closeClient() {
-    if (client != null) {
+    ParleyClient open = client;
+    client = null;
+    if (open != null) {
       try {
-        client.close();
+        open.close();
       } catch (RuntimeException e) {
         context.getLog().warn("closing the agent device client failed", e);
       }
-      client = null;
     }
   }
 
