@@ -40,6 +40,7 @@ public final class TestAgent implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private final List<String> seenIds = new CopyOnWriteArrayList<>();
+  private final List<Integer> replyStatuses = new CopyOnWriteArrayList<>();
   private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.UP);
   private final AtomicInteger attempts = new AtomicInteger();
   private volatile URI parley;
@@ -88,6 +89,11 @@ public final class TestAgent implements AutoCloseable {
     return List.copyOf(seenIds);
   }
 
+  /** The node's HTTP status for each reply this agent posted, in order. */
+  public List<Integer> replyStatuses() {
+    return List.copyOf(replyStatuses);
+  }
+
   private void handle(HttpExchange exchange) throws IOException {
     attempts.incrementAndGet();
     byte[] body = exchange.getRequestBody().readAllBytes();
@@ -124,7 +130,7 @@ public final class TestAgent implements AutoCloseable {
           .header("ce-parleyconversation", event.conversationId())
           .POST(HttpRequest.BodyPublishers.ofString(body))
           .build();
-      http.send(request, HttpResponse.BodyHandlers.discarding());
+      replyStatuses.add(http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode());
     } catch (IOException e) {
       throw new IllegalStateException("the test agent could not reply", e);
     } catch (InterruptedException e) {
