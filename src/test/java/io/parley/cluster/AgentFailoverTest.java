@@ -28,9 +28,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,10 +94,19 @@ class AgentFailoverTest {
         Map<Integer, Boolean> before = whereIs(cluster, AGENT);
         assertThat(before).as("agent endpoint placement before the stop").containsEntry(0, true);
 
+        // messages sent while node 0 shuts down: its edge, its agent endpoint, the registry singleton and the
+        // shard coordinator go away around them
         long stoppedAt = System.nanoTime();
-        cluster.stopNode(0);
+        CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> cluster.stopNode(0));
+        send(alice, c, "while node 0 stops, at once", sent);
+        ParleyNode observer = cluster.node(1);
+        await().atMost(WAIT).until(() -> stopping.isDone() || !isUp(observer, cluster.place(0)));
+        send(alice, c, "while node 0 stops, once it is leaving", sent);
+        stopping.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         cluster.awaitMembersUp(2);
         long stopMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt);
+        awaitAnswered(alice, agent, c, agentAccount, sent);
+        long duringStopMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt);
 
         long firstAfterAt = System.nanoTime();
         chat(alice, agent, c, agentAccount, "after the stop, first", sent);
@@ -118,12 +129,15 @@ class AgentFailoverTest {
         assertThat(agent.acceptedIds().stream().distinct().count()).as("distinct event ids").isEqualTo(sent.size());
         assertThat(alice.texts(c, agentAccount)).as("the agent's answers")
             .containsExactlyElementsOf(sent.stream().map(text -> "echo: " + text).toList());
-        await().atMost(WAIT).until(() -> agent.replyStatuses().size() == sent.size());
-        assertThat(agent.replyStatuses()).as("the node's answers to the agent's replies").containsOnly(202);
+        // every reply taken (202) once; a 503 is allowed only as the contract's "send it again" while a node stops
+        await().atMost(WAIT).until(() -> agent.replyStatuses().stream().filter(status -> status == 202).count()
+            == sent.size());
+        assertThat(agent.replyStatuses()).as("the node's answers to the agent's replies").isSubsetOf(202, 503);
         assertThat(alice.errors).as("the user's client errors (an identity change would be here)").isEmpty();
-        System.out.printf("AgentFailoverTest: endpoint before %s, after %s; node stop %d ms; first message after"
-                + " the stop answered in %d ms; event ids accepted %s%n", before, after, stopMs, firstAfterMs,
-            agent.acceptedIds());
+        System.out.printf("AgentFailoverTest: endpoint before %s, after %s; node stop %d ms; the messages sent"
+                + " during the stop answered %d ms after it began; first message after the stop answered in %d ms;"
+                + " event ids accepted %s; reply statuses %s%n", before, after, stopMs, duringStopMs, firstAfterMs,
+            agent.acceptedIds(), agent.replyStatuses());
       } finally {
         alice.client.close();
       }
@@ -132,10 +146,31 @@ class AgentFailoverTest {
 
   /** Sends {@code text} and waits until the agent took it and its answer reached the user. */
   private static void chat(User user, TestAgent agent, String c, String agentAccount, String text, List<String> sent) {
+    send(user, c, text, sent);
+    awaitAnswered(user, agent, c, agentAccount, List.of(text));
+  }
+
+  /** Sends {@code text} and waits for the user's node to have stored it. */
+  private static void send(User user, String c, String text, List<String> sent) {
     sent.add(text);
     user.client.send(c, text).orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join();
-    await().atMost(WAIT).until(() -> agent.received().stream().anyMatch(event -> event.text().equals(text)));
-    await().atMost(WAIT).until(() -> user.texts(c, agentAccount).contains("echo: " + text));
+  }
+
+  private static void awaitAnswered(User user, TestAgent agent, String c, String agentAccount, List<String> texts) {
+    for (String text : texts) {
+      await().atMost(WAIT).until(() -> agent.received().stream().anyMatch(event -> event.text().equals(text)));
+      await().atMost(WAIT).until(() -> user.texts(c, agentAccount).contains("echo: " + text));
+    }
+  }
+
+  /** Whether {@code observer} sees the node in {@code place} as an Up member. */
+  private static boolean isUp(ParleyNode observer, TestCluster.Place place) {
+    for (Member member : Cluster.get(observer.system()).state().getMembers()) {
+      if (member.address().getPort().get() == place.remote()) {
+        return member.status() == MemberStatus.up();
+      }
+    }
+    return false;
   }
 
   /** The place index of the oldest member, as the surviving nodes see it. */
