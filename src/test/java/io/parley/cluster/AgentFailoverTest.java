@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -129,7 +130,8 @@ class AgentFailoverTest {
         assertThat(agent.acceptedIds().stream().distinct().count()).as("distinct event ids").isEqualTo(sent.size());
         assertThat(alice.texts(c, agentAccount)).as("the agent's answers")
             .containsExactlyElementsOf(sent.stream().map(text -> "echo: " + text).toList());
-        // every reply taken (202) once; a 503 is allowed only as the contract's "send it again" while a node stops
+        // every reply taken (202) once; a 503 (the contract's "send it again", e.g. while the endpoint moves) may
+        // precede it, but a reply that is refused for good never reaches 202
         await().atMost(WAIT).until(() -> agent.replyStatuses().stream().filter(status -> status == 202).count()
             == sent.size());
         assertThat(agent.replyStatuses()).as("the node's answers to the agent's replies").isSubsetOf(202, 503);
@@ -188,7 +190,7 @@ class AgentFailoverTest {
 
   /** For each running node, whether the agent's endpoint entity lives there now. */
   private static Map<Integer, Boolean> whereIs(TestCluster cluster, String agentId) {
-    Map<Integer, Boolean> placement = new java.util.TreeMap<>();
+    Map<Integer, Boolean> placement = new TreeMap<>();
     for (TestCluster.Place place : cluster.places()) {
       ParleyNode node = cluster.node(place.index());
       if (node != null) {
