@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,10 +37,15 @@ public final class TestAgent implements AutoCloseable {
   public enum Mode { UP, FAILING }
 
   private final HttpServer server;
-  private final ExecutorService replies = Executors.newSingleThreadExecutor();
+  // a reply the node answers 503 is sent again with the same id, as docs/agents.md asks (after a short pause
+  // rather than the node's Retry-After, to keep tests fast)
+  private static final int REPLY_ATTEMPTS = 5;
+  private static final long REPLY_RETRY_MS = 500;
+  private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor();
   private final HttpClient http = HttpClient.newHttpClient();
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private final List<String> seenIds = new CopyOnWriteArrayList<>();
+  private final List<Integer> replyStatuses = new CopyOnWriteArrayList<>();
   private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.UP);
   private final AtomicInteger attempts = new AtomicInteger();
   private volatile URI parley;
@@ -88,6 +94,11 @@ public final class TestAgent implements AutoCloseable {
     return List.copyOf(seenIds);
   }
 
+  /** The node's HTTP status for each reply this agent posted (each attempt), in order. */
+  public List<Integer> replyStatuses() {
+    return List.copyOf(replyStatuses);
+  }
+
   private void handle(HttpExchange exchange) throws IOException {
     attempts.incrementAndGet();
     byte[] body = exchange.getRequestBody().readAllBytes();
@@ -106,12 +117,12 @@ public final class TestAgent implements AutoCloseable {
     if (first) {
       received.add(event);
       if (parley != null) {
-        replies.execute(() -> reply(event));
+        replies.execute(() -> reply(event, 1));
       }
     }
   }
 
-  private void reply(Received event) {
+  private void reply(Received event, int attempt) {
     try {
       String body = JSON.writeValueAsString(Map.of("text", "echo: " + event.text()));
       HttpRequest request = HttpRequest.newBuilder(parley.resolve("/v1/agents/" + agentId + "/events"))
@@ -124,7 +135,11 @@ public final class TestAgent implements AutoCloseable {
           .header("ce-parleyconversation", event.conversationId())
           .POST(HttpRequest.BodyPublishers.ofString(body))
           .build();
-      http.send(request, HttpResponse.BodyHandlers.discarding());
+      int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+      replyStatuses.add(status);
+      if (status == 503 && attempt < REPLY_ATTEMPTS) {
+        replies.schedule(() -> reply(event, attempt + 1), REPLY_RETRY_MS, TimeUnit.MILLISECONDS);
+      }
     } catch (IOException e) {
       throw new IllegalStateException("the test agent could not reply", e);
     } catch (InterruptedException e) {

@@ -1,5 +1,6 @@
 package io.parley.agent.events;
 
+import io.parley.serialization.CborSerializable;
 import java.util.concurrent.CompletionStage;
 
 /** Where authenticated agent replies go: the agent gateway, which encrypts them for the users' devices. */
@@ -7,8 +8,8 @@ public interface AgentReplySink {
 
   CompletionStage<Outcome> accept(AgentReply reply);
 
-  /** Crosses nodes as the answer of the agent's endpoint entity. */
-  enum Outcome implements io.parley.serialization.CborSerializable {
+  /** Also the agent endpoint's answer to a gateway on another node: it crosses the wire. */
+  enum Outcome implements CborSerializable {
     /** Stored (final) or sent to the live devices (partial, typing). */
     ACCEPTED,
     /** This event id was accepted before; nothing was done again. */

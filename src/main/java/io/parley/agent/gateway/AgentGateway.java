@@ -10,13 +10,23 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * The agent gateway on one node: starts the agents' endpoints (wherever sharding places them) and takes
  * the agents' authenticated replies to the endpoint that speaks in the conversation — the agent's own
  * device when the agent is a participant, otherwise the front door, which checks that it handed the
  * conversation to that agent.
+ *
+ * <p>Endpoints never passivate, but sharding does not restart an entity that moved away from a node that left
+ * or was downed: every node asks for all of them again when a member leaves or is removed (and, as a safety
+ * net, every {@link #KEEP_ALIVE}), so that an agent's device is back online on a survivor within moments.
  */
 public final class AgentGateway implements AgentReplySink, AutoCloseable {
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
@@ -25,6 +35,7 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
   private final AgentGatewayDeps deps;
   private final Duration askTimeout;
   private final Cancellable keepAlive;
+  private volatile boolean closed;
 
   private AgentGateway(ActorSystem<?> system, AgentGatewayDeps deps, Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
@@ -32,6 +43,25 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
     this.askTimeout = askTimeout;
     this.keepAlive = system.scheduler().scheduleAtFixedRate(Duration.ofMillis(100), KEEP_ALIVE, this::ensureAll,
         system.executionContext());
+    system.systemActorOf(onMembersLeaving(system), "agent-gateway-membership", Props.empty());
+  }
+
+  /** The shards of a node that left gracefully were handed off before it left; those of a downed one are free. */
+  private Behavior<ClusterEvent.MemberEvent> onMembersLeaving(ActorSystem<?> system) {
+    return Behaviors.setup(context -> {
+      Cluster.get(system).subscriptions().tell(Subscribe.create(context.getSelf(), ClusterEvent.MemberEvent.class));
+      return Behaviors.receive(ClusterEvent.MemberEvent.class)
+          .onMessage(ClusterEvent.MemberLeft.class, event -> ensuringAll())
+          .onMessage(ClusterEvent.MemberExited.class, event -> ensuringAll())
+          .onMessage(ClusterEvent.MemberRemoved.class, event -> ensuringAll())
+          .onMessage(ClusterEvent.MemberEvent.class, event -> Behaviors.same())
+          .build();
+    });
+  }
+
+  private Behavior<ClusterEvent.MemberEvent> ensuringAll() {
+    ensureAll();
+    return Behaviors.same();
   }
 
   public static AgentGateway start(ActorSystem<?> system, AgentGatewayDeps deps, Duration askTimeout) {
@@ -41,6 +71,10 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
 
   /** Makes sure every enabled agent's endpoint runs somewhere; called on every registry change too. */
   public void ensureAll() {
+    if (closed) {
+      // this node is shutting down: its own region is handing its endpoints off
+      return;
+    }
     for (AgentSpec agent : deps.routing().current().agents()) {
       if (agent.enabled()) {
         sharding.entityRefFor(AgentEndpoint.ENTITY_KEY, agent.id()).tell(new AgentEndpoint.Ensure());
@@ -93,6 +127,7 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     keepAlive.cancel();
   }
 }
