@@ -37,7 +37,10 @@ class CanaryIntegrationTest {
   @RegisterExtension
   static final NodeExtension parley = new NodeExtension(Map.of(
       "parley.directory.claim-rate", 10_000,
-      "parley.redis.embedded.port", REDIS_PORT));
+      "parley.redis.embedded.port", REDIS_PORT,
+      // agents too: the gateway decrypts for the agent, so its vault, outbox and caches are scanned as well
+      "parley.agents.enabled", true,
+      "parley.agents.demo.start-with-node", true));
 
   @TempDir
   Path stores;
@@ -57,6 +60,21 @@ class CanaryIntegrationTest {
       bob.awaitTexts(c, 5);
       alice.awaitTexts(c, 5);
       assertThat(bob.texts(c)).allMatch(text -> text.contains(canary));
+
+      // through the echo agent (which repeats it) and through the front door (which classifies it)
+      String echo = agentAccount(alice, "echo");
+      String assistant = agentAccount(alice, "assistant");
+      String withEcho = "c-" + UUID.randomUUID();
+      String withFrontDoor = "c-" + UUID.randomUUID();
+      alice.client.createConversation(withEcho, List.of(echo)).join();
+      alice.client.createConversation(withFrontDoor, List.of(assistant)).join();
+      alice.client.send(withEcho, canary).join();
+      alice.client.send(withFrontDoor, canary + " again").join();
+      org.awaitility.Awaitility.await().atMost(TestClients.WAIT).untilAsserted(() -> {
+        assertThat(alice.texts(withEcho)).as("from the echo agent (errors %s)", alice.errors)
+            .anyMatch(text -> text.contains(canary));
+        assertThat(alice.texts(withFrontDoor)).as("from the front door").anyMatch(text -> text.startsWith("["));
+      });
     }
 
     List<String> needles = List.of(canary,
@@ -94,6 +112,23 @@ class CanaryIntegrationTest {
         assertThat(content).as("client store file %s", stores.relativize(file)).doesNotContain(canary);
       }
     }
+  }
+
+  /** The agent's account from the users' agent list, once its device can be messaged. */
+  private static String agentAccount(TestClients.Device user, String agentId) {
+    var http = java.net.http.HttpClient.newHttpClient();
+    return org.awaitility.Awaitility.await().atMost(TestClients.WAIT).until(() -> {
+      var response = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents"))
+          .header("Authorization", "Bearer " + user.account.token()).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      for (var agent : new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()).path("agents")) {
+        if (agent.path("id").asText().equals(agentId)) {
+          return agent.path("accountId").asText();
+        }
+      }
+      return null;
+    }, java.util.Objects::nonNull);
   }
 
   /** Every key of the node's Redis with its value, read by type over plain RESP. */
