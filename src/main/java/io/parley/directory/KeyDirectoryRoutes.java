@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.parley.auth.Principal;
+import io.parley.gateway.JsonRoutes;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
@@ -26,7 +27,6 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
  * The key directory's REST routes under {@code /v1/keys} (docs/protocol.md, "Key directory (REST)"), for
@@ -224,36 +224,14 @@ public final class KeyDirectoryRoutes extends AllDirectives {
 
   /** The request body as JSON, refused beyond {@link #MAX_BODY_BYTES}. */
   private Route withBody(Function<JsonNode, Route> inner) {
-    return extractRequestEntity(entity -> {
-      if (entity.getContentLengthOption().orElse(0L) > MAX_BODY_BYTES) {
-        return error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
-            "a request body is at most " + MAX_BODY_BYTES + " bytes");
-      }
-      return withSizeLimit(MAX_BODY_BYTES, () -> entity(Unmarshaller.entityToString(), text -> {
-        JsonNode body;
-        try {
-          body = JSON.readTree(text);
-        } catch (Exception e) {
-          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is not valid JSON");
-        }
-        if (body == null || body.isMissingNode()) {
-          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is empty");
-        }
-        return inner.apply(body);
-      }));
-    });
+    return JsonRoutes.withJsonBody(MAX_BODY_BYTES, inner);
   }
 
   private Route error(StatusCode status, String code, String message) {
-    return json(status, Map.of("error", code, "message", message));
+    return JsonRoutes.error(status, code, message);
   }
 
   private Route json(StatusCode status, Map<String, ?> body) {
-    try {
-      return complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonRoutes.json(status, body);
   }
 }

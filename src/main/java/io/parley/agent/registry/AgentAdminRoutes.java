@@ -2,14 +2,11 @@ package io.parley.agent.registry;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.parley.admin.AdminCredentials;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RoutingTable;
+import io.parley.gateway.JsonRoutes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,8 +19,6 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -31,7 +26,6 @@ import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,11 +40,6 @@ public final class AgentAdminRoutes extends AllDirectives {
   static final long MAX_BODY_BYTES = 256 * 1024;
   private static final Set<String> FIELDS = Set.of("id", "displayName", "endpoint", "description", "examples",
       "secret", "enabled");
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-      .build();
-
   private final AdminCredentials credentials;
   private final AgentStore store;
   private final RoutingTable routing;
@@ -216,24 +205,7 @@ public final class AgentAdminRoutes extends AllDirectives {
   }
 
   private Route withBody(Function<JsonNode, Route> inner) {
-    return extractRequestEntity(entity -> {
-      if (entity.getContentLengthOption().orElse(0L) > MAX_BODY_BYTES) {
-        return error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
-            "a request body is at most " + MAX_BODY_BYTES + " bytes");
-      }
-      return withSizeLimit(MAX_BODY_BYTES, () -> entity(Unmarshaller.entityToString(), text -> {
-        JsonNode body;
-        try {
-          body = JSON.readTree(text);
-        } catch (Exception e) {
-          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is not valid JSON");
-        }
-        if (body == null || body.isMissingNode()) {
-          return error(StatusCodes.BAD_REQUEST, "invalid_request", "the body is empty");
-        }
-        return inner.apply(body);
-      }));
-    });
+    return JsonRoutes.withJsonBody(MAX_BODY_BYTES, inner);
   }
 
   /** Runs a MongoDB operation off the HTTP threads; a store failure answers 503. */
@@ -248,15 +220,10 @@ public final class AgentAdminRoutes extends AllDirectives {
   }
 
   private Route error(StatusCode status, String code, String message) {
-    return json(status, Map.of("error", code, "message", message));
+    return JsonRoutes.error(status, code, message);
   }
 
   private Route json(StatusCode status, Map<String, ?> body) {
-    try {
-      return complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonRoutes.json(status, body);
   }
 }
