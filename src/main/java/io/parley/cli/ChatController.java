@@ -4,6 +4,7 @@ import io.parley.client.AgentInfo;
 import io.parley.client.ConnectionState;
 import io.parley.client.ConversationSummary;
 import io.parley.client.DecryptedMessage;
+import io.parley.client.EphemeralMessage;
 import io.parley.client.Listener;
 import io.parley.client.MemberEvent;
 import io.parley.client.ParleyClientException;
@@ -45,6 +46,9 @@ final class ChatController implements Listener {
   private volatile boolean quitting;
 
   private final List<String> listed = new ArrayList<>();
+  private static final java.time.Duration PARTIAL_EVERY = java.time.Duration.ofSeconds(1);
+  /** When a partial reply was last shown, per conversation and sender. */
+  private final Map<String, Instant> partialShown = new HashMap<>();
   /** The agents as last listed by /agents, numbered from 1. */
   private final List<AgentInfo> listedAgents = new ArrayList<>();
   private String open;
@@ -421,6 +425,27 @@ final class ChatController implements Listener {
     }
     if (show) {
       screen.accept(tag(event.conversationId(), view.typing(event.user())));
+    }
+  }
+
+  /**
+   * A streamed reply in the making (an agent's partial answer): shown at most once a second per sender, as
+   * the end of the text so far; the stored message follows as usual.
+   */
+  @Override
+  public void onEphemeral(EphemeralMessage partial) {
+    boolean show;
+    synchronized (this) {
+      String key = partial.conversationId() + " " + partial.fromUser();
+      Instant now = clock.instant();
+      Instant last = partialShown.get(key);
+      show = last == null || !now.isBefore(last.plus(PARTIAL_EVERY));
+      if (show) {
+        partialShown.put(key, now);
+      }
+    }
+    if (show) {
+      screen.accept(tag(partial.conversationId(), view.partial(partial.fromUser(), partial.text())));
     }
   }
 

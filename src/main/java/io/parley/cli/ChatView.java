@@ -43,6 +43,15 @@ final class ChatView {
     return "… " + names.of(user) + " is typing";
   }
 
+  /** A streamed reply so far: its last {@value #PARTIAL_TAIL} characters on one line. */
+  String partial(String user, String text) {
+    String line = text.replaceAll("\\s+", " ").strip();
+    String tail = line.length() <= PARTIAL_TAIL ? line : "…" + line.substring(line.length() - PARTIAL_TAIL);
+    return "… " + names.of(user) + " is writing: " + tail;
+  }
+
+  static final int PARTIAL_TAIL = 60;
+
   String member(MemberEvent event) {
     String by = names.of(event.by());
     return switch (event.change()) {

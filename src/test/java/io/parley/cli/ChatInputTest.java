@@ -19,6 +19,16 @@ class ChatInputTest {
   }
 
   @Test
+  void agentsAreListedAndOpenedByIdOrNumber() {
+    assertThat(ChatInput.parse("/agents")).isEqualTo(new ChatInput.ListAgents());
+    assertThat(ChatInput.parse("/agent echo")).isEqualTo(new ChatInput.TalkTo("echo"));
+    assertThat(ChatInput.parse("/agent 2")).isEqualTo(new ChatInput.TalkTo("2"));
+    assertThat(ChatInput.parse("/agent")).isInstanceOf(ChatInput.Invalid.class);
+    assertThat(ChatInput.parse("/agent echo assistant")).isInstanceOf(ChatInput.Invalid.class);
+    assertThat(ChatInput.parse("/agents now")).isInstanceOf(ChatInput.Invalid.class);
+  }
+
+  @Test
   void blankLinesAreIgnored() {
     assertThat(ChatInput.parse("")).isEqualTo(new ChatInput.Blank());
     assertThat(ChatInput.parse("   ")).isEqualTo(new ChatInput.Blank());

@@ -35,6 +35,15 @@ class ChatViewTest {
   }
 
   @Test
+  void aStreamedReplyShowsTheEndOfItsTextOnOneLine() {
+    assertThat(view.partial(BOB, "The answer\nis")).isEqualTo("… bob is writing: The answer is");
+    String longer = "x".repeat(100) + " the end";
+    assertThat(view.partial(BOB, longer))
+        .isEqualTo("… bob is writing: …" + longer.substring(longer.length() - ChatView.PARTIAL_TAIL))
+        .endsWith(" the end");
+  }
+
+  @Test
   void unknownAccountsAreShownShortened() {
     assertThat(view.message(3, AT, CAROL, "hey")).isEqualTo("#3 14:02 u_CCCCCC…: hey");
   }
