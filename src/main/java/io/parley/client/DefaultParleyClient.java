@@ -812,6 +812,8 @@ final class DefaultParleyClient implements ParleyClient {
     if (key != null && store.pendingSend(key).isPresent()) {
       if ("device_mismatch".equals(code)) {
         resolveMismatch(key, error);
+      } else if ("unknown_recipient".equals(code) && conversationId != null) {
+        resolveMembership(key, conversationId);
       } else if (retryable) {
         // rate_limited says when the send can succeed; a little jitter keeps a client's retries apart
         JsonNode retryAfter = error.path("retryAfterMs");
@@ -967,6 +969,44 @@ final class DefaultParleyClient implements ParleyClient {
     } catch (ParleyClientException e) {
       failSend(key, e);
     }
+  }
+
+  /**
+   * {@code unknown_recipient}: someone this device still counted as a member has left (e.g. a removal this
+   * user made, whose member event has not arrived yet). The server's member list replaces the local one, the
+   * envelopes for those who left are dropped, and the send goes again with the same key.
+   */
+  private void resolveMembership(String key, String conversationId) {
+    if (mismatchRounds.merge(key, 1, Integer::sum) > MAX_MISMATCH_ROUNDS) {
+      failSend(key, new ParleyClientException.ServerError("unknown_recipient",
+          "the conversation's members kept changing under the send", false, conversationId));
+      return;
+    }
+    receipts(conversationId).whenComplete((members, failure) -> worker.execute(() -> guarded(() -> {
+      Optional<DeviceStore.PendingSend> pending = store.pendingSend(key);
+      if (pending.isEmpty()) {
+        return;
+      }
+      if (failure != null) {
+        failSend(key, failure instanceof ParleyClientException known ? known
+            : new ParleyClientException.ServerError("unknown_recipient", "the members could not be read", false,
+                conversationId));
+        return;
+      }
+      Set<String> current = new LinkedHashSet<>();
+      members.forEach(member -> current.add(member.user()));
+      store.saveParticipants(conversationId, List.copyOf(current));
+      List<ObjectNode> kept = new ArrayList<>();
+      Json.readTree(pending.get().frame()).path("envelopes").forEach(envelope -> {
+        if (current.contains(envelope.path("user").asText())) {
+          kept.add((ObjectNode) envelope);
+        }
+      });
+      ObjectNode again = sendFrame(conversationId, key, kept);
+      store.savePending(new DeviceStore.PendingSend(key, conversationId, pending.get().text(),
+          pending.get().sentAt(), Json.write(again)));
+      transmit(again);
+    })));
   }
 
   // ---------------------------------------------------------------- keys

@@ -315,4 +315,26 @@ class ClientChatIntegrationTest {
     assertThat(bob.texts(c)).containsExactly("welcome carol");
     assertThat(alice.errors).isEmpty();
   }
+
+  @Test
+  void aSendAfterAMemberLeftUnseenByThisDeviceReachesTheRemainingMembers() {
+    TestClients.Device alice = clients.start(clients.account(handle("alice")), 1);
+    TestClients.Device bob = clients.start(clients.account(handle("bob")), 1);
+    TestClients.Device carol = clients.start(clients.account(handle("carol")), 1);
+    String c = conversation();
+    alice.client.createConversation(c, List.of(bob.id(), carol.id())).join();
+    alice.client.send(c, "hello both").join();
+    carol.awaitTexts(c, 1);
+
+    // carol leaves while alice's device is away: alice's store still counts her as a member
+    alice.client.close();
+    carol.client.removeMember(c, carol.id()).join();
+    clients.open(alice);
+    alice.client.send(c, "just us now").join();
+
+    bob.awaitTexts(c, 2);
+    assertThat(bob.texts(c)).containsExactly("hello both", "just us now");
+    assertThat(carol.texts(c)).containsExactly("hello both");
+    assertThat(alice.errors).isEmpty();
+  }
 }
