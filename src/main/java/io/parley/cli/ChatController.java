@@ -172,7 +172,7 @@ final class ChatController implements Listener {
       listedAgents.addAll(agents);
     }
     if (agents.isEmpty()) {
-      screen.accept(ChatView.notice("no agents are available"));
+      screen.accept(ChatView.notice("no agents are available yet: a node starts its agents a little after itself, try /agents again in a moment"));
       return;
     }
     List<String> lines = new ArrayList<>();
