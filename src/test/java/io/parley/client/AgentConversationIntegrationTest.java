@@ -12,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +19,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Users chat with agents through a real node: SDK clients, the agent gateway (the agents' devices), real
@@ -52,20 +48,8 @@ class AgentConversationIntegrationTest {
       Map.entry("pekko.management.http.port", MANAGEMENT),
       Map.entry("parley.auth.admin-token", ADMIN_TOKEN)));
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
-  }
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   @Test
   void aUserAsksTheDemoEchoAgentAndGetsItsAnswerEncryptedFromTheAgentsDevice() {

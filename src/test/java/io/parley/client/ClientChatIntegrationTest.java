@@ -5,16 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.testing.NodeExtension;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Real SDK clients chatting end to end encrypted through a real node. */
 class ClientChatIntegrationTest {
@@ -23,20 +19,8 @@ class ClientChatIntegrationTest {
 
   private static final AtomicInteger USERS = new AtomicInteger();
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
-  }
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   private static String handle(String name) {
     return name + "-" + USERS.incrementAndGet();
@@ -156,7 +140,7 @@ class ClientChatIntegrationTest {
   void tamperedAndReplayedCiphertextsReachTheAppAsErrors() throws Exception {
     var aliceAccount = clients.account(handle("alice"));
     TestClients.Device bob = clients.start(clients.account(handle("bob")), 1);
-    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, stores.resolve("raw-alice"))) {
+    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, clients.root().resolve("raw-alice"))) {
       alice.connect();
       String c = conversation();
       alice.send(Json.object().put("type", "create").put("requestId", "r1").put("conversationId", c)
@@ -233,7 +217,7 @@ class ClientChatIntegrationTest {
   @Test
   void whenOneTimePrekeysRunOutTheLastResortKyberPrekeyServesAndTheDeviceTopsUpLater() throws Exception {
     var bobAccount = clients.account(handle("bob"));
-    TestClients.Device bob = new TestClients.Device(bobAccount, 1, stores.resolve("bob-few"), TestClients.randomKey());
+    TestClients.Device bob = new TestClients.Device(bobAccount, 1, clients.root().resolve("bob-few"), TestClients.randomKey());
     bob.oneTimePreKeys = 2;
     clients.open(bob);
     String bobId = bobAccount.accountId();

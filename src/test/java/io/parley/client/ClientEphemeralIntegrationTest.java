@@ -7,17 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.NodeExtension;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Encrypted ephemeral frames between real clients through a real node (with its rate limits on). */
 class ClientEphemeralIntegrationTest {
@@ -34,20 +30,8 @@ class ClientEphemeralIntegrationTest {
 
   private static final AtomicInteger USERS = new AtomicInteger();
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
-  }
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   private DevAccounts.Account account(String name) {
     return clients.account(name + "-" + USERS.incrementAndGet());
@@ -135,7 +119,7 @@ class ClientEphemeralIntegrationTest {
   void anEphemeralThatCannotBeOpenedIsReportedAndHoldsNothingUp() throws Exception {
     var aliceAccount = account("alice");
     TestClients.Device bob = user("bob");
-    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, stores.resolve("raw-alice"))) {
+    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, clients.root().resolve("raw-alice"))) {
       alice.connect();
       String c = conversation();
       alice.send(Json.object().put("type", "create").put("requestId", "r1").put("conversationId", c)
@@ -173,7 +157,7 @@ class ClientEphemeralIntegrationTest {
     String c = conversation();
     byte[] body = new byte[64];
     body[0] = 0x44; // shaped like a version 4 Signal message; the server never decrypts
-    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, stores.resolve("raw-alice"))) {
+    try (RawDevice alice = new RawDevice(parley.port(), aliceAccount, 1, clients.root().resolve("raw-alice"))) {
       alice.connect();
       alice.send(Json.object().put("type", "create").put("requestId", "r1").put("conversationId", c)
           .set("participants", Json.MAPPER.createArrayNode().add(bob.id())));
@@ -204,7 +188,7 @@ class ClientEphemeralIntegrationTest {
       assertThat(ack.path("seq").asLong()).isEqualTo(2);
       bob.awaitTexts(c, 1);
     }
-    try (RawDevice outsider = new RawDevice(parley.port(), carol.account, 2, stores.resolve("raw-carol"))) {
+    try (RawDevice outsider = new RawDevice(parley.port(), carol.account, 2, clients.root().resolve("raw-carol"))) {
       outsider.connect();
       assertThat(code(outsider.ephemeral("e-outsider", c, bob.id(), 1, 2, body))).isEqualTo("not_participant");
     }

@@ -4,18 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.parley.testing.NodeExtension;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Sends with the caller's own idempotency key, through a real node. */
 class ClientIdempotencyKeyIntegrationTest {
@@ -24,20 +20,8 @@ class ClientIdempotencyKeyIntegrationTest {
 
   private static final AtomicInteger USERS = new AtomicInteger();
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
-  }
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   private TestClients.Device user(String name) {
     return clients.start(clients.account(name + "-" + USERS.incrementAndGet()), 1);

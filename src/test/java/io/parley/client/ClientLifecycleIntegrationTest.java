@@ -10,7 +10,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -20,11 +19,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What happens to a client across restarts, replacement, unlinking and a wrong store key. */
 class ClientLifecycleIntegrationTest {
@@ -33,20 +29,8 @@ class ClientLifecycleIntegrationTest {
 
   private static final AtomicInteger USERS = new AtomicInteger();
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
-  }
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   private static String handle(String name) {
     return name + "-life-" + USERS.incrementAndGet();
@@ -174,7 +158,7 @@ class ClientLifecycleIntegrationTest {
     var aliceAccount = clients.account(handle("alice"));
     TestClients.Device bob = clients.start(clients.account(handle("bob")), 1);
     try (BlackHoleProxy proxy = new BlackHoleProxy(parley.port())) {
-      TestClients.Device alice = new TestClients.Device(aliceAccount, 1, stores.resolve("alice-proxied"),
+      TestClients.Device alice = new TestClients.Device(aliceAccount, 1, clients.root().resolve("alice-proxied"),
           TestClients.randomKey());
       clients.open(alice, builder -> builder.server(URI.create("http://127.0.0.1:" + proxy.port()))
           .heartbeatInterval(java.time.Duration.ofMillis(300)));

@@ -3,17 +3,25 @@ package io.parley.client;
 import static org.awaitility.Awaitility.await;
 
 import io.parley.testing.DevAccounts;
+import io.parley.testing.NodeExtension;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** Real {@link ParleyClient}s against a test node, each recording what its listener hears. */
-final class TestClients implements AutoCloseable {
+final class TestClients implements BeforeEachCallback, AfterEachCallback, AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(30);
 
   /** One client and everything its listener was told, in order. */
@@ -77,13 +85,50 @@ final class TestClients implements AutoCloseable {
     @Override public void onConnectionState(ConnectionState state) { states.add(state); }
   }
 
-  private final int port;
-  private final Path root;
+  private final NodeExtension node;
+  private int port;
+  private Path root;
   private final List<Device> devices = new ArrayList<>();
 
   TestClients(int port, Path root) {
+    this.node = null;
     this.port = port;
     this.root = root;
+  }
+
+  private TestClients(NodeExtension node) {
+    this.node = node;
+  }
+
+  /**
+   * Clients for each test of a class, against the class's node, their device stores in a fresh temporary
+   * directory ({@link #root()}); all closed after the test: {@code @RegisterExtension final TestClients clients =
+   * TestClients.perTest(parley);}
+   */
+  static TestClients perTest(NodeExtension node) {
+    return new TestClients(node);
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    port = node.port();
+    root = Files.createTempDirectory("parley-clients-");
+    devices.clear();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws IOException {
+    close();
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(file);
+      }
+    }
+  }
+
+  /** Where the device stores are. */
+  Path root() {
+    return root;
   }
 
   static StoreKey randomKey() {
