@@ -3,8 +3,7 @@ package io.parley.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.parley.testing.AgentsApi;
 import io.parley.testing.NodeExtension;
 import io.parley.testing.NodeProcess;
 import io.parley.testing.TestAgent;
@@ -31,7 +30,6 @@ class AgentConversationIntegrationTest {
   private static final String ADMIN_TOKEN = "agent-test-admin-token-0123456789abcdef0123456789";
   private static final String AGENT_SECRET = "test-agent-secret-0123456789abcdef0123456789";
   private static final int MANAGEMENT = NodeProcess.freePort();
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final AtomicInteger USERS = new AtomicInteger();
@@ -230,44 +228,14 @@ class AgentConversationIntegrationTest {
 
   /** The agent's account from the users' agent list, once the agent's device is in the key directory. */
   private static String agentAccount(TestClients.Device user, String agentId) {
-    String account = await().atMost(WAIT).until(() -> listedAgent(user, agentId), Optional::isPresent).get();
-    await().atMost(WAIT).until(() -> hasDevice(user, account));
+    String token = user.account.token();
+    String account = await().atMost(WAIT).until(() -> AgentsApi.listed(parley.port(), token, agentId),
+        Optional::isPresent).get();
+    await().atMost(WAIT).until(() -> AgentsApi.hasDevice(parley.port(), token, account));
     return account;
   }
 
-  private static Optional<String> listedAgent(TestClients.Device user, String agentId) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents"))
-        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).isEqualTo(200);
-    for (JsonNode agent : JSON.readTree(response.body()).path("agents")) {
-      if (agent.path("id").asText().equals(agentId)) {
-        return Optional.of(agent.path("accountId").asText());
-      }
-    }
-    return Optional.empty();
-  }
-
-  private static boolean hasDevice(TestClients.Device user, String account) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + parley.port() + "/v1/keys/" + account + "/devices"))
-        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
-    return response.statusCode() == 200 && JSON.readTree(response.body()).path("devices").size() > 0;
-  }
-
   private static void register(String id, URI endpoint) throws Exception {
-    String body = JSON.writeValueAsString(Map.of(
-        "displayName", "Test agent " + id,
-        "endpoint", endpoint.toString(),
-        "description", "A test agent that echoes what it is sent.",
-        "examples", List.of("echo this", "repeat after me"),
-        "secret", AGENT_SECRET,
-        "enabled", true));
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + MANAGEMENT + "/v1/admin/agents/" + id))
-        .header("Authorization", "Bearer " + ADMIN_TOKEN)
-        .header("Content-Type", "application/json")
-        .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).as(response.body()).isIn(200, 201);
+    AgentsApi.register(MANAGEMENT, ADMIN_TOKEN, id, endpoint, AGENT_SECRET);
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
+import io.parley.testing.AgentsApi;
 import io.parley.testing.NodeExtension;
 import io.parley.testing.NodeProcess;
 import java.io.BufferedInputStream;
@@ -114,21 +115,11 @@ class CanaryIntegrationTest {
     }
   }
 
-  /** The agent's account from the users' agent list, once its device can be messaged. */
+  /** The agent's account from the users' agent list, which lists it once its device can be messaged. */
   private static String agentAccount(TestClients.Device user, String agentId) {
-    var http = java.net.http.HttpClient.newHttpClient();
-    return org.awaitility.Awaitility.await().atMost(TestClients.WAIT).until(() -> {
-      var response = http.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create("http://127.0.0.1:" + parley.port() + "/v1/agents"))
-          .header("Authorization", "Bearer " + user.account.token()).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
-      for (var agent : new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()).path("agents")) {
-        if (agent.path("id").asText().equals(agentId)) {
-          return agent.path("accountId").asText();
-        }
-      }
-      return null;
-    }, java.util.Objects::nonNull);
+    return org.awaitility.Awaitility.await().atMost(TestClients.WAIT)
+        .until(() -> AgentsApi.listed(parley.port(), user.account.token(), agentId), java.util.Optional::isPresent)
+        .get();
   }
 
   /** Every key of the node's Redis with its value, read by type over plain RESP. */

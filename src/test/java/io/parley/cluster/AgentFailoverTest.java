@@ -3,8 +3,6 @@ package io.parley.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.parley.ParleyNode;
 import io.parley.agent.gateway.AgentEndpoint;
 import io.parley.client.DecryptedMessage;
@@ -13,13 +11,11 @@ import io.parley.client.ParleyClient;
 import io.parley.client.ParleyClientException;
 import io.parley.client.StoreKey;
 import io.parley.client.TokenSupplier;
+import io.parley.testing.AgentsApi;
 import io.parley.testing.DevAccounts;
 import io.parley.testing.TestAgent;
 import io.parley.testing.TestCluster;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -50,8 +46,6 @@ class AgentFailoverTest {
   private static final String AGENT_SECRET = "agent-failover-secret-0123456789abcdef0123456789";
   private static final String AGENT = "helper";
   private static final String SECOND_AGENT = "helper-two";
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final Duration WAIT = Duration.ofSeconds(45);
 
   private static final Map<String, Object> AGENTS_ON = Map.ofEntries(
@@ -212,39 +206,15 @@ class AgentFailoverTest {
   }
 
   private static Optional<String> listed(TestCluster.Place place, User user, String agentId) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + place.http() + "/v1/agents"))
-        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).isEqualTo(200);
-    for (JsonNode listed : JSON.readTree(response.body()).path("agents")) {
-      if (listed.path("id").asText().equals(agentId)) {
-        return Optional.of(listed.path("accountId").asText());
-      }
-    }
-    return Optional.empty();
+    return AgentsApi.listed(place.http(), user.account.token(), agentId);
   }
 
   private static boolean hasDevice(TestCluster.Place place, User user, String account) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + place.http() + "/v1/keys/" + account + "/devices"))
-        .header("Authorization", "Bearer " + user.account.token()).GET().build(), HttpResponse.BodyHandlers.ofString());
-    return response.statusCode() == 200 && JSON.readTree(response.body()).path("devices").size() > 0;
+    return AgentsApi.hasDevice(place.http(), user.account.token(), account);
   }
 
   private static void register(TestCluster.Place place, String id, URI endpoint) throws Exception {
-    String body = JSON.writeValueAsString(Map.of(
-        "displayName", "Test agent " + id,
-        "endpoint", endpoint.toString(),
-        "description", "A test agent that echoes what it is sent.",
-        "examples", List.of("echo this", "repeat after me"),
-        "secret", AGENT_SECRET,
-        "enabled", true));
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + place.management() + "/v1/admin/agents/" + id))
-        .header("Authorization", "Bearer " + ADMIN_TOKEN)
-        .header("Content-Type", "application/json")
-        .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).as(response.body()).isIn(200, 201);
+    AgentsApi.register(place.management(), ADMIN_TOKEN, id, endpoint, AGENT_SECRET);
   }
 
   /** A user's SDK client on one node, recording what it hears. */
