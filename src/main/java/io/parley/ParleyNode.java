@@ -144,7 +144,7 @@ public final class ParleyNode {
           "connections", org.apache.pekko.actor.typed.Props.empty());
       Optional<Agents> agents = agentSettings.enabled()
           ? Optional.of(Agents.start(system, agentSettings, settings, store.database(), redis.client(), pepper,
-              agentTokens, verifier, limits, directory, clock))
+              redisNames, agentTokens, verifier, limits, directory, clock))
           : Optional.empty();
       NodeStats.start(system, connections, settings.session().askTimeout());
       MetricsEndpoint.start(system, settings.metrics()).toCompletableFuture()

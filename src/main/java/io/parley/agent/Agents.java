@@ -8,8 +8,8 @@ import io.parley.agent.events.AcceptedEvents;
 import io.parley.agent.events.AgentEventRoutes;
 import io.parley.agent.events.AgentReply;
 import io.parley.agent.events.AgentReplySink;
-import io.parley.agent.events.AgentSecrets;
 import io.parley.agent.events.HttpAgentDispatcher;
+import io.parley.agent.events.UnwrappedSecrets;
 import io.parley.agent.gateway.AgentAvailability;
 import io.parley.agent.gateway.AgentDataKeys;
 import io.parley.agent.gateway.AgentGateway;
@@ -21,6 +21,7 @@ import io.parley.agent.kms.LocalKeyFileKek;
 import io.parley.agent.registry.AgentAdminRoutes;
 import io.parley.agent.registry.AgentDirectoryRoutes;
 import io.parley.agent.registry.AgentRegistry;
+import io.parley.agent.registry.AgentSecrets;
 import io.parley.agent.registry.AgentStore;
 import io.parley.agent.registry.KubernetesDiscovery;
 import io.parley.agent.registry.RegistryVersions;
@@ -71,7 +72,6 @@ public final class Agents implements AutoCloseable {
   private final KeyEncryptionKey kek;
   private final AgentGatewayDeps.Partial partial;
   private final HttpAgentDispatcher dispatcher;
-  private final DeferredSink sink = new DeferredSink();
   private final AtomicReference<List<AgentSpec>> demoSpecs = new AtomicReference<>(List.of());
   private final Route route;
   private volatile AgentGateway gateway;
@@ -79,14 +79,14 @@ public final class Agents implements AutoCloseable {
 
   /** Built before the edge; the edge adds {@link #route()} and the token verifier {@link AgentTokens#publicKeys()}. */
   private Agents(ActorSystem<?> system, AgentSettings settings, ParleySettings node, MongoDatabase db,
-                 RedissonClient redis, byte[] pepper, AgentTokens tokens, TokenVerifier verifier, RateLimits limits,
+                 RedissonClient redis, byte[] pepper, KeyedHash names, AgentTokens tokens, TokenVerifier verifier,
+                 RateLimits limits,
                  DeviceDirectory devices, Clock clock) {
     this.system = system;
     this.settings = settings;
     this.node = node;
     this.kek = keyEncryptionKey(settings, node);
     AgentAccounts accounts = new AgentAccounts(pepper);
-    KeyedHash names = new KeyedHash(pepper);
     AgentSpec frontDoor = new AgentSpec(settings.gateway().frontDoorId(), settings.gateway().frontDoorName(),
         Optional.empty(), "Hands each message to the agent best suited to it.", List.of(), "", true,
         AgentSpec.Source.BUILT_IN, accounts.accountIdOf(settings.gateway().frontDoorId()));
@@ -120,7 +120,7 @@ public final class Agents implements AutoCloseable {
 
     IntentClassifier classifier = IntentClassifiers.create(settings.classifier(), redis, names,
         HttpClient.newHttpClient(), system.dispatchers().lookup(DispatcherSelector.defaultDispatcher()), clock);
-    AgentSecrets secrets = new AgentSecrets(kek);
+    UnwrappedSecrets secrets = new UnwrappedSecrets(kek);
     this.dispatcher = new HttpAgentDispatcher(system, settings.dispatch(), secrets, clock);
     this.partial = new AgentGatewayDeps.Partial(db, new AgentDataKeys(db, kek, clock), accounts, tokens, routing,
         classifier, dispatcher, new AgentAvailability(dispatcher), new ConversationRoutes(db, clock),
@@ -131,14 +131,15 @@ public final class Agents implements AutoCloseable {
     this.route = Directives.concat(
         new AgentDirectoryRoutes(verifier, routing, settings.gateway().frontDoorId(),
             account -> devices.cachedDevices(account).thenApply(list -> !list.devices().isEmpty())).route(),
-        new AgentEventRoutes(system, routing, secrets, sink, new AcceptedEvents(redis, names), settings.dispatch(),
-            clock).route());
+        new AgentEventRoutes(system, routing, secrets, this::toGateway, new AcceptedEvents(redis, names),
+            settings.dispatch(), clock).route());
   }
 
   public static Agents start(ActorSystem<?> system, AgentSettings settings, ParleySettings node, MongoDatabase db,
-                             RedissonClient redis, byte[] pepper, AgentTokens tokens, TokenVerifier verifier,
+                             RedissonClient redis, byte[] pepper, KeyedHash names, AgentTokens tokens,
+                             TokenVerifier verifier,
                              RateLimits limits, DeviceDirectory devices, Clock clock) {
-    return new Agents(system, settings, node, db, redis, pepper, tokens, verifier, limits, devices, clock);
+    return new Agents(system, settings, node, db, redis, pepper, names, tokens, verifier, limits, devices, clock);
   }
 
   /** The client-port routes: the users' agent list and the agents' replies. */
@@ -151,7 +152,6 @@ public final class Agents implements AutoCloseable {
     AgentGateway started = AgentGateway.start(system, partial.at(edge), node.session().askTimeout());
     registry.routing().onChange(snapshot -> started.ensureAll());
     gateway = started;
-    sink.target.set(started);
     if (settings.demo().startWithNode() && node.profile() == ParleySettings.Profile.EMBEDDED) {
       startDemo(edge);
     }
@@ -220,14 +220,10 @@ public final class Agents implements AutoCloseable {
     dispatcher.close();
   }
 
-  /** The replies' destination before the gateway has started: agents are asked to retry. */
-  private static final class DeferredSink implements AgentReplySink {
-    final AtomicReference<AgentReplySink> target = new AtomicReference<>();
-
-    @Override
-    public CompletionStage<Outcome> accept(AgentReply reply) {
-      AgentReplySink gateway = target.get();
-      return gateway == null ? CompletableFuture.completedFuture(Outcome.UNAVAILABLE) : gateway.accept(reply);
-    }
+  /** Agent replies go to the gateway; before it has started, agents are asked to retry. */
+  private CompletionStage<AgentReplySink.Outcome> toGateway(AgentReply reply) {
+    AgentGateway started = gateway;
+    return started == null ? CompletableFuture.completedFuture(AgentReplySink.Outcome.UNAVAILABLE)
+        : started.accept(reply);
   }
 }

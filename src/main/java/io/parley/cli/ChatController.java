@@ -129,7 +129,7 @@ final class ChatController implements Listener {
       } else if (input instanceof ChatInput.Leave) {
         leave();
       } else if (input instanceof ChatInput.ListAgents) {
-        listAgents();
+        listAgents(true);
       } else if (input instanceof ChatInput.TalkTo talk) {
         talkTo(talk.agent());
       } else if (input instanceof ChatInput.Say say) {
@@ -164,15 +164,19 @@ final class ChatController implements Listener {
     }
   }
 
-  /** Agents are shown as {@code @id}: no user handle can contain '@'. */
-  private void listAgents() {
+  /** Asks the server for the agents and numbers them; prints them if {@code print}, as @id (no handle has '@'). */
+  private void listAgents(boolean print) {
     List<AgentInfo> agents = connection.await(connection.client().agents(), "listing agents");
     synchronized (this) {
       listedAgents.clear();
       listedAgents.addAll(agents);
     }
+    if (!print) {
+      return;
+    }
     if (agents.isEmpty()) {
-      screen.accept(ChatView.notice("no agents are available yet: a node starts its agents a little after itself, try /agents again in a moment"));
+      screen.accept(ChatView.notice("no agents are available yet: a node starts its agents a little after itself,"
+          + " try /agents again in a moment"));
       return;
     }
     List<String> lines = new ArrayList<>();
@@ -189,7 +193,7 @@ final class ChatController implements Listener {
     String wanted = target.startsWith("@") ? target.substring(1) : target;
     Optional<AgentInfo> agent = findAgent(wanted);
     if (agent.isEmpty()) {
-      listAgentsQuietly();
+      listAgents(false);
       agent = findAgent(wanted);
     }
     if (agent.isEmpty()) {
@@ -204,14 +208,6 @@ final class ChatController implements Listener {
       }
     }
     show(conversationId);
-  }
-
-  private void listAgentsQuietly() {
-    List<AgentInfo> agents = connection.await(connection.client().agents(), "listing agents");
-    synchronized (this) {
-      listedAgents.clear();
-      listedAgents.addAll(agents);
-    }
   }
 
   private synchronized Optional<AgentInfo> findAgent(String target) {

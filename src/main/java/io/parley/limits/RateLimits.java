@@ -49,9 +49,7 @@ public final class RateLimits {
     if (!enabled || unlimited.test(accountId)) {
       return ALLOWED;
     }
-    return sendBurst.tryAcquire(accountId).thenCompose(burst -> burst.allowed()
-        ? sendSustained.tryAcquire(accountId)
-        : CompletableFuture.completedFuture(burst));
+    return both(sendBurst, sendSustained, accountId);
   }
 
   /**
@@ -63,9 +61,7 @@ public final class RateLimits {
       return ALLOWED;
     }
     String subject = accountId + " " + conversationId;
-    return ephemeralBurst.tryAcquire(subject).thenCompose(burst -> burst.allowed()
-        ? ephemeralSustained.tryAcquire(subject)
-        : CompletableFuture.completedFuture(burst));
+    return both(ephemeralBurst, ephemeralSustained, subject);
   }
 
   /**
@@ -79,6 +75,13 @@ public final class RateLimits {
   /** One WebSocket upgrade from {@code clientAddress}. */
   public CompletionStage<Decision> tryConnect(String clientAddress) {
     return enabled ? connect.tryAcquire(clientAddress) : ALLOWED;
+  }
+
+  /** The sustained limit is asked only when the burst limit allows: a refusal for the burst takes no sustained permit. */
+  private static CompletionStage<Decision> both(RedisRateLimit burst, RedisRateLimit sustained, String subject) {
+    return burst.tryAcquire(subject).thenCompose(first -> first.allowed()
+        ? sustained.tryAcquire(subject)
+        : CompletableFuture.completedFuture(first));
   }
 
   /** How many checks were let through because Redis did not answer (a counter for metrics). */

@@ -43,7 +43,14 @@ public final class Metrics {
       "From a text handed to intent routing to its decision", MeasurementUnit.time().nanoseconds())
       .withTag("cache", "miss");
 
+  private static final Counter PRESENCE_FAILURES = Kamon.counter("parley.presence.redis.failures",
+      "Presence reads and writes that Redis failed or did not answer in time").withoutTags();
+
   private Metrics() {}
+
+  public static void presenceFailed() {
+    PRESENCE_FAILURES.increment();
+  }
 
   // ---- agents: tagged by agent id (operator-chosen names, bounded by the registry), never by user ----
 

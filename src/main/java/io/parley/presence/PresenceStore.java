@@ -1,6 +1,7 @@
 package io.parley.presence;
 
 import io.parley.config.ParleySettings.PresenceSettings;
+import io.parley.observability.Metrics;
 import io.parley.redis.KeyedHash;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -81,7 +82,6 @@ public final class PresenceStore {
   private final String ttlMs;
   private final String lastSeenTtlMs;
   private final long timeoutMs;
-  private final java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
 
   public PresenceStore(RedissonClient redis, KeyedHash hash, PresenceSettings settings, String node) {
     this.redis = redis;
@@ -128,14 +128,9 @@ public final class PresenceStore {
         });
   }
 
-  /** Counts a Redis operation that failed or timed out. */
+  /** Counts a Redis operation that failed or timed out, where operators see it. */
   void failed() {
-    failures.incrementAndGet();
-  }
-
-  /** How many presence operations Redis did not answer (a counter for metrics). */
-  public long failures() {
-    return failures.get();
+    Metrics.presenceFailed();
   }
 
   private static Status status(String user, List<Object> result) {

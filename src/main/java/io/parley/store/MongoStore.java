@@ -148,10 +148,6 @@ public final class MongoStore implements AutoCloseable {
         .build();
   }
 
-  /**
-   * Events are looked up in the bucket of their persistence id, so the count a journal was written
-   * with can never change: a different count would silently hide existing events.
-   */
   /*
    * The journal plugin creates its collections on first use. On the embedded server, many entities
    * recovering at once on a fresh store race to create the same collection, and the loser gets an error
@@ -170,6 +166,10 @@ public final class MongoStore implements AutoCloseable {
     wanted.stream().filter(name -> !existing.contains(name)).forEach(database::createCollection);
   }
 
+  /**
+   * Events are looked up in the bucket of their persistence id, so the count a journal was written
+   * with can never change: a different count would silently hide existing events.
+   */
   private void checkJournalBuckets() {
     MongoCollection<Document> meta = database.getCollection(META_COLLECTION);
     Document recorded = meta.find(Filters.eq("_id", "journal")).first();

@@ -4,17 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.parley.testing.NodeExtension;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The SDK against a node with a tight send limit and short presence timings. */
 class ClientLimitsAndPresenceIntegrationTest {
@@ -30,24 +26,14 @@ class ClientLimitsAndPresenceIntegrationTest {
       "parley.presence.heartbeat-interval", "300ms",
       "parley.presence.sweep-interval", "200ms"));
 
-  @TempDir Path stores;
-  private TestClients clients;
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
 
   @org.junit.jupiter.api.BeforeAll
   static void warmUp() {
     // a node that has just started may answer its first key registrations 503; Chat.register asks again
     io.parley.testing.Chat.register(parley.port(),
         io.parley.testing.DevAccounts.login(parley.port(), handle("warm-up")), 1);
-  }
-
-  @BeforeEach
-  void setUp() {
-    clients = new TestClients(parley.port(), stores);
-  }
-
-  @AfterEach
-  void tearDown() {
-    clients.close();
   }
 
   private static String handle(String name) {

@@ -10,7 +10,6 @@ import com.mongodb.client.MongoDatabase;
 import io.parley.agent.gateway.MongoVaultStorage;
 import io.parley.testing.NodeExtension;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A client whose device store lives in MongoDB (as an agent's does in the agent gateway) chats with a
@@ -31,23 +29,20 @@ class MongoVaultClientIntegrationTest {
   @RegisterExtension
   static final NodeExtension parley = new NodeExtension(Map.of("parley.directory.claim-rate", 10_000));
 
-  @TempDir
-  Path stores;
-
-  private TestClients clients;
+  @RegisterExtension
+  final TestClients clients = TestClients.perTest(parley);
   private MongoClient mongo;
   private MongoDatabase db;
 
   @BeforeEach
   void setUp() {
-    clients = new TestClients(parley.port(), stores);
     mongo = MongoClients.create(parley.node().mongoConnectionString());
     db = mongo.getDatabase("parley");
   }
 
   @AfterEach
   void tearDown() {
-    clients.close();
+    clients.close(); // before the MongoClient its vault storage uses (extensions end after @AfterEach)
     mongo.close();
   }
 
@@ -61,7 +56,7 @@ class MongoVaultClientIntegrationTest {
     String canary = "canary-" + UUID.randomUUID();
     var agentAccount = clients.account("agent-" + suffix);
     String vaultId = agentAccount.accountId() + ".1";
-    TestClients.Device agent = new TestClients.Device(agentAccount, 1, stores.resolve("unused"),
+    TestClients.Device agent = new TestClients.Device(agentAccount, 1, clients.root().resolve("unused"),
         TestClients.randomKey());
     onMongo(agent, vaultId);
     TestClients.Device bob = clients.start(clients.account("bob-" + suffix), 1);
@@ -104,7 +99,7 @@ class MongoVaultClientIntegrationTest {
   void aMongoVaultOpenedWithAnotherKeyFailsAtStartAndIsLeftAsItWas() {
     var account = clients.account("agent-key-" + UUID.randomUUID().toString().substring(0, 8));
     String vaultId = account.accountId() + ".1";
-    TestClients.Device agent = new TestClients.Device(account, 1, stores.resolve("unused"), TestClients.randomKey());
+    TestClients.Device agent = new TestClients.Device(account, 1, clients.root().resolve("unused"), TestClients.randomKey());
     onMongo(agent, vaultId);
     agent.client.close();
     List<String> before = new MongoVaultStorage(db, vaultId).list();

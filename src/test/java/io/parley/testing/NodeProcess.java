@@ -169,7 +169,6 @@ public final class NodeProcess implements AutoCloseable {
     }
   }
 
-  /** A port that was free a moment ago on the loopback address. */
   /**
    * A port that is free now and outside the kernel's ephemeral range (32768–60999 on Linux by default), so
    * an outgoing connection of this or another test cannot take it before a node binds it — tests choose

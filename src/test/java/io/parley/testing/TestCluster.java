@@ -140,22 +140,22 @@ public final class TestCluster implements AutoCloseable {
 
   /** The entity ids of {@code key} that live on {@code node} now. */
   public static Set<String> entitiesOn(ParleyNode node, EntityTypeKey<?> key) {
-    ActorRef<Object> shardState = ClusterSharding.get(node.system()).shardState().unsafeUpcast();
-    ShardRegion.CurrentShardRegionState state = AskPattern.<Object, ShardRegion.CurrentShardRegionState>ask(
-            shardState, replyTo -> new GetShardRegionState(key, replyTo), Duration.ofSeconds(10),
-            node.system().scheduler())
-        .toCompletableFuture().join();
-    return state.getShards().stream().flatMap(shard -> shard.getEntityIds().stream()).collect(Collectors.toSet());
+    return regionState(node, key).getShards().stream().flatMap(shard -> shard.getEntityIds().stream())
+        .collect(Collectors.toSet());
   }
 
   /** The shard ids a node hosts for an entity type. */
   public static Set<String> shardsOn(ParleyNode node, EntityTypeKey<?> key) {
+    return regionState(node, key).getShards().stream().map(ShardRegion.ShardState::shardId)
+        .collect(Collectors.toSet());
+  }
+
+  private static ShardRegion.CurrentShardRegionState regionState(ParleyNode node, EntityTypeKey<?> key) {
     ActorRef<Object> shardState = ClusterSharding.get(node.system()).shardState().unsafeUpcast();
-    ShardRegion.CurrentShardRegionState state = AskPattern.<Object, ShardRegion.CurrentShardRegionState>ask(
+    return AskPattern.<Object, ShardRegion.CurrentShardRegionState>ask(
             shardState, replyTo -> new GetShardRegionState(key, replyTo), Duration.ofSeconds(10),
             node.system().scheduler())
         .toCompletableFuture().join();
-    return state.getShards().stream().map(ShardRegion.ShardState::shardId).collect(Collectors.toSet());
   }
 
   @Override

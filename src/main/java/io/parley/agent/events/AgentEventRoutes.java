@@ -62,13 +62,13 @@ public final class AgentEventRoutes extends AllDirectives {
 
   private final ActorSystem<?> system;
   private final RoutingTable routing;
-  private final AgentSecrets secrets;
+  private final UnwrappedSecrets secrets;
   private final AgentReplySink sink;
   private final AcceptedEvents accepted;
   private final DispatchSettings settings;
   private final Clock clock;
 
-  public AgentEventRoutes(ActorSystem<?> system, RoutingTable routing, AgentSecrets secrets, AgentReplySink sink,
+  public AgentEventRoutes(ActorSystem<?> system, RoutingTable routing, UnwrappedSecrets secrets, AgentReplySink sink,
                           AcceptedEvents accepted, DispatchSettings settings, Clock clock) {
     this.system = system;
     this.routing = routing;

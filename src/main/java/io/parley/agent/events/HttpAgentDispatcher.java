@@ -64,14 +64,14 @@ public final class HttpAgentDispatcher implements AgentDispatcher, AutoCloseable
   private final ActorSystem<?> system;
   private final ExecutionContextExecutor executor;
   private final DispatchSettings settings;
-  private final AgentSecrets secrets;
+  private final UnwrappedSecrets secrets;
   private final Clock clock;
   private final HttpClient http;
   private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
   private final List<AvailabilityListener> listeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  public HttpAgentDispatcher(ActorSystem<?> system, DispatchSettings settings, AgentSecrets secrets, Clock clock) {
+  public HttpAgentDispatcher(ActorSystem<?> system, DispatchSettings settings, UnwrappedSecrets secrets, Clock clock) {
     this(system, settings, secrets, clock, HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(settings.timeout())
@@ -79,7 +79,7 @@ public final class HttpAgentDispatcher implements AgentDispatcher, AutoCloseable
         .build());
   }
 
-  HttpAgentDispatcher(ActorSystem<?> system, DispatchSettings settings, AgentSecrets secrets, Clock clock,
+  HttpAgentDispatcher(ActorSystem<?> system, DispatchSettings settings, UnwrappedSecrets secrets, Clock clock,
                       HttpClient http) {
     if (settings.maxConcurrency() < 1) {
       throw new IllegalArgumentException("parley.agents.dispatch.max-concurrency must be at least 1");

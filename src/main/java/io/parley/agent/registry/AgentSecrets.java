@@ -48,10 +48,4 @@ public final class AgentSecrets {
   static String join(String keyId, String wrappedBase64) {
     return keyId + ":" + wrappedBase64;
   }
-
-  /** The key id part of a sealed value. */
-  public static String keyIdOf(String sealed) {
-    int colon = sealed.lastIndexOf(':');
-    return colon <= 0 ? "" : sealed.substring(0, colon);
-  }
 }

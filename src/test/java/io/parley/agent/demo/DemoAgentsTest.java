@@ -8,20 +8,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.ConfigFactory;
-import io.parley.agent.AgentSettings;
 import io.parley.agent.AgentSettings.DemoSettings;
 import io.parley.agent.AgentSettings.DispatchSettings;
+import io.parley.agent.AgentSettings;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
 import io.parley.agent.events.AcceptedEvents;
 import io.parley.agent.events.AgentEventRoutes;
 import io.parley.agent.events.AgentMessage;
 import io.parley.agent.events.AgentReply;
-import io.parley.agent.events.AgentSecrets;
 import io.parley.agent.events.HttpAgentDispatcher;
 import io.parley.agent.events.RecordingGatewaySink;
+import io.parley.agent.events.UnwrappedSecrets;
 import io.parley.agent.kms.KeyEncryptionKey;
 import io.parley.agent.kms.LocalKeyFileKek;
+import io.parley.agent.registry.AgentSecrets;
 import io.parley.redis.KeyedHash;
 import io.parley.redis.RedisExtension;
 import java.io.IOException;
@@ -89,7 +90,7 @@ class DemoAgentsTest {
   static void startParleysInboundEndpoint() throws Exception {
     testKit = ActorTestKit.create("DemoAgentsTest", ConfigFactory.empty());
     kek = LocalKeyFileKek.open(dir.resolve("kek"), true);
-    AgentEventRoutes routes = new AgentEventRoutes(testKit.system(), () -> snapshot.get(), new AgentSecrets(kek),
+    AgentEventRoutes routes = new AgentEventRoutes(testKit.system(), () -> snapshot.get(), new UnwrappedSecrets(kek),
         reply -> sink.get().accept(reply),
         new AcceptedEvents(redis.connection().client(), new KeyedHash(new byte[32])), SETTINGS, Clock.systemUTC());
     parley = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route())
@@ -106,7 +107,7 @@ class DemoAgentsTest {
   void setUp() {
     sink.set(new RecordingGatewaySink());
     openAi = new FakeOpenAi();
-    dispatcher = new HttpAgentDispatcher(testKit.system(), SETTINGS, new AgentSecrets(kek), Clock.systemUTC());
+    dispatcher = new HttpAgentDispatcher(testKit.system(), SETTINGS, new UnwrappedSecrets(kek), Clock.systemUTC());
   }
 
   @AfterEach

@@ -15,6 +15,7 @@ import io.parley.agent.RegistrySnapshot;
 import io.parley.agent.events.AgentReplySink.Outcome;
 import io.parley.agent.kms.KeyEncryptionKey;
 import io.parley.agent.kms.LocalKeyFileKek;
+import io.parley.agent.registry.AgentSecrets;
 import io.parley.redis.KeyedHash;
 import io.parley.redis.RedisExtension;
 import java.net.URI;
@@ -68,7 +69,7 @@ class AgentEventRoutesTest {
     testKit = ActorTestKit.create("AgentEventRoutesTest", ConfigFactory.empty());
     kek = LocalKeyFileKek.open(dir.resolve("kek"), true);
     AgentReplySink delegating = reply -> sink.get().accept(reply);
-    AgentEventRoutes routes = new AgentEventRoutes(testKit.system(), () -> snapshot.get(), new AgentSecrets(kek),
+    AgentEventRoutes routes = new AgentEventRoutes(testKit.system(), () -> snapshot.get(), new UnwrappedSecrets(kek),
         delegating, new AcceptedEvents(redis.connection().client(), new KeyedHash(new byte[32])), SETTINGS,
         Clock.systemUTC());
     binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route())

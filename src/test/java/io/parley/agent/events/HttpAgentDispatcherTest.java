@@ -12,6 +12,7 @@ import io.parley.agent.AgentSpec;
 import io.parley.agent.events.AgentDispatcher.AgentRejectedException;
 import io.parley.agent.kms.KeyEncryptionKey;
 import io.parley.agent.kms.LocalKeyFileKek;
+import io.parley.agent.registry.AgentSecrets;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -71,7 +72,7 @@ class HttpAgentDispatcherTest {
   @BeforeEach
   void setUp() {
     kek = LocalKeyFileKek.open(dir.resolve("kek"), true);
-    dispatcher = new HttpAgentDispatcher(testKit.system(), SETTINGS, new AgentSecrets(kek), Clock.systemUTC());
+    dispatcher = new HttpAgentDispatcher(testKit.system(), SETTINGS, new UnwrappedSecrets(kek), Clock.systemUTC());
     dispatcher.onAvailabilityChange((agentId, available) -> availability.add(agentId + "=" + available));
   }
 
@@ -196,7 +197,7 @@ class HttpAgentDispatcherTest {
     HttpAgentDispatcher patient = new HttpAgentDispatcher(testKit.system(), new DispatchSettings(
         Duration.ofSeconds(10), 3, Duration.ofMillis(5), Duration.ofMillis(40), 3, Duration.ofMillis(200),
         65536, Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofMinutes(10)),
-        new AgentSecrets(kek), Clock.systemUTC());
+        new UnwrappedSecrets(kek), Clock.systemUTC());
     closeables.add(patient::close);
 
     List<CompletableFuture<Void>> deliveries = new ArrayList<>();

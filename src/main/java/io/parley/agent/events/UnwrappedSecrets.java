@@ -2,6 +2,7 @@ package io.parley.agent.events;
 
 import io.parley.agent.AgentSpec;
 import io.parley.agent.kms.KeyEncryptionKey;
+import io.parley.agent.registry.AgentSecrets;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -13,17 +14,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * A secret is the UTF-8 bytes of the string the agent's operator chose: the HMAC key, and what a bearer
  * token is compared with. Thread-safe.
  */
-public final class AgentSecrets {
+public final class UnwrappedSecrets {
   private final KeyEncryptionKey kek;
   private final Map<String, Unwrapped> cache = new ConcurrentHashMap<>();
 
-  public AgentSecrets(KeyEncryptionKey kek) {
+  public UnwrappedSecrets(KeyEncryptionKey kek) {
     this.kek = kek;
-  }
-
-  /** What the registry stores as {@link AgentSpec#sealedSecret()} for an agent's secret (its format: the registry's). */
-  public static String seal(KeyEncryptionKey kek, String agentId, String secret) {
-    return io.parley.agent.registry.AgentSecrets.seal(kek, agentId, secret);
   }
 
   /**
@@ -38,7 +34,7 @@ public final class AgentSecrets {
     }
     byte[] secret;
     try {
-      secret = io.parley.agent.registry.AgentSecrets.open(kek, agent.id(), agent.sealedSecret())
+      secret = AgentSecrets.open(kek, agent.id(), agent.sealedSecret())
           .getBytes(StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       throw new KeyEncryptionKey.KeyUnwrapException("the sealed secret of agent " + agent.id() + " is malformed", e);
