@@ -1,9 +1,16 @@
 package io.parley.admin;
 
+import io.parley.gateway.JsonRoutes;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The operators' credential: the admin token ({@code parley.auth.admin-token}), presented as
@@ -50,5 +57,24 @@ public final class AdminCredentials {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every Java platform", e);
     }
+  }
+
+  /**
+   * {@code inner} for a request carrying the admin token; otherwise 401 (missing or wrong token) or 403 (no admin
+   * token configured), with a stable error code.
+   */
+  public Route guard(Supplier<Route> inner) {
+    return Directives.optionalHeaderValueByName("Authorization", header -> switch (check(header)) {
+      case ADMIN -> inner.get();
+      case DISABLED -> JsonRoutes.error(StatusCodes.FORBIDDEN, "admin_disabled",
+          "no admin token is configured (PARLEY_ADMIN_TOKEN)");
+      case MISSING -> unauthorized("unauthenticated", "the admin token is required");
+      case WRONG -> unauthorized("token_invalid", "not the admin token");
+    });
+  }
+
+  private static Route unauthorized(String code, String message) {
+    return Directives.respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley-admin")),
+        () -> JsonRoutes.error(StatusCodes.UNAUTHORIZED, code, message));
   }
 }

@@ -2,9 +2,8 @@ package io.parley.admin;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.parley.config.ParleySettings;
+import io.parley.gateway.JsonRoutes;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -12,14 +11,9 @@ import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.Cluster;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
-import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.management.cluster.javadsl.ClusterHttpManagementRoutes;
@@ -36,7 +30,6 @@ import org.apache.pekko.management.javadsl.ManagementRouteProviderSettings;
  * point, which probes and joining nodes call without credentials; hence a route provider of its own.
  */
 public final class OperatorRoutes extends AllDirectives implements ManagementRouteProvider {
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(3);
 
   private final org.apache.pekko.actor.ActorSystem classic;
@@ -75,26 +68,12 @@ public final class OperatorRoutes extends AllDirectives implements ManagementRou
   }
 
   private Route admin(Supplier<Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> switch (credentials.check(header)) {
-      case ADMIN -> inner.get();
-      case DISABLED -> json(StatusCodes.FORBIDDEN, Map.of("error", "admin_disabled",
-          "message", "no admin token is configured (PARLEY_ADMIN_TOKEN)"));
-      case MISSING -> unauthorized(Map.of("error", "unauthenticated", "message", "the admin token is required"));
-      case WRONG -> unauthorized(Map.of("error", "token_invalid", "message", "not the admin token"));
-    });
+    return credentials.guard(inner);
   }
 
-  private Route unauthorized(Map<String, String> body) {
-    return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley-admin")),
-        () -> json(StatusCodes.UNAUTHORIZED, body));
-  }
 
   private Route json(StatusCode status, Object body) {
-    try {
-      return complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonRoutes.json(status, body);
   }
+
 }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.parley.auth.AuthException;
 import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.Principal;
 import io.parley.auth.TokenVerifier;
@@ -31,15 +30,10 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
-import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
-import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
@@ -152,29 +146,11 @@ public final class HttpEdge extends AllDirectives {
   }
 
   private Route authenticated(Function<Principal, Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> {
-      String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-          .map(h -> h.substring(7).trim()).orElse("");
-      try {
-        return inner.apply(verifier.verify(token));
-      } catch (AuthException e) {
-        return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley")),
-            () -> json(StatusCodes.UNAUTHORIZED, switch (e.reason()) {
-              case MISSING -> Map.of("error", "unauthenticated", "message", "a bearer token is required");
-              case EXPIRED -> Map.of("error", "token_expired", "message", "the token has expired");
-              case INVALID -> Map.of("error", "token_invalid", "message", "the token is not valid");
-            }));
-      }
-    });
+    return BearerTokens.authenticated(verifier, inner);
   }
 
   private Route json(StatusCode status, Map<String, ?> body) {
-    try {
-      return complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonRoutes.json(status, body);
   }
 
   /** Runs an account operation; an invalid handle becomes an empty result. */

@@ -27,7 +27,7 @@ public final class JsonRoutes {
 
   private JsonRoutes() {}
 
-  public static Route json(StatusCode status, Map<String, ?> body) {
+  public static Route json(StatusCode status, Object body) {
     try {
       return Directives.complete(HttpResponse.create().withStatus(status)
           .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));

@@ -22,8 +22,6 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
-import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
@@ -182,19 +180,9 @@ public final class AgentAdminRoutes extends AllDirectives {
   // ---- plumbing ----
 
   private Route admin(Supplier<Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> switch (credentials.check(header)) {
-      case ADMIN -> inner.get();
-      case DISABLED -> error(StatusCodes.FORBIDDEN, "admin_disabled",
-          "no admin token is configured (PARLEY_ADMIN_TOKEN)");
-      case MISSING -> unauthorized("unauthenticated", "the admin token is required");
-      case WRONG -> unauthorized("token_invalid", "not the admin token");
-    });
+    return credentials.guard(inner);
   }
 
-  private Route unauthorized(String code, String message) {
-    return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley-admin")),
-        () -> error(StatusCodes.UNAUTHORIZED, code, message));
-  }
 
   private Route withId(String id, Supplier<Route> inner) {
     if (!AgentSpec.isValidId(id)) {

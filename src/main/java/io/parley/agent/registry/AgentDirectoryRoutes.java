@@ -2,25 +2,18 @@ package io.parley.agent.registry;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RoutingTable;
-import io.parley.auth.AuthException;
 import io.parley.auth.TokenVerifier;
+import io.parley.gateway.BearerTokens;
+import io.parley.gateway.JsonRoutes;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
-import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -30,7 +23,6 @@ import org.apache.pekko.http.javadsl.server.Route;
  * no store round trip. Authenticated with the user's bearer JWT, answered like the edge's other REST routes.
  */
 public final class AgentDirectoryRoutes extends AllDirectives {
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
 
   private final TokenVerifier verifier;
   private final RoutingTable routing;
@@ -54,21 +46,8 @@ public final class AgentDirectoryRoutes extends AllDirectives {
   }
 
   public Route route() {
-    return path(segment("v1").slash("agents"), () -> get(() -> optionalHeaderValueByName("Authorization", header -> {
-      String token = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-          .map(h -> h.substring(7).trim()).orElse("");
-      try {
-        verifier.verify(token);
-      } catch (AuthException e) {
-        return respondWithHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "parley")),
-            () -> json(StatusCodes.UNAUTHORIZED, switch (e.reason()) {
-              case MISSING -> Map.of("error", "unauthenticated", "message", "a bearer token is required");
-              case EXPIRED -> Map.of("error", "token_expired", "message", "the token has expired");
-              case INVALID -> Map.of("error", "token_invalid", "message", "the token is not valid");
-            }));
-      }
-      return agents();
-    })));
+    return path(segment("v1").slash("agents"), () -> get(() ->
+        BearerTokens.authenticated(verifier, user -> agents())));
   }
 
   private Route agents() {
@@ -87,7 +66,7 @@ public final class AgentDirectoryRoutes extends AllDirectives {
           }
           return views;
         });
-    return onSuccess(listed, agents -> json(StatusCodes.OK, Map.of("agents", agents)));
+    return onSuccess(listed, agents -> JsonRoutes.json(StatusCodes.OK, Map.of("agents", agents)));
   }
 
   private Map<String, Object> view(AgentSpec agent) {
@@ -98,14 +77,5 @@ public final class AgentDirectoryRoutes extends AllDirectives {
     view.put("accountId", agent.accountId());
     view.put("frontDoor", agent.id().equals(frontDoorId));
     return view;
-  }
-
-  private Route json(StatusCode status, Map<String, ?> body) {
-    try {
-      return complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 }
