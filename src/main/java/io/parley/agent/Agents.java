@@ -105,18 +105,8 @@ public final class Agents implements AutoCloseable {
         new RegistryVersions(db), kubernetes, builtIns,
         new SnapshotCache(redis, settings.registry().redisKey()), clock));
     RoutingTable routing = registry.routing();
-    // agents speak in many users' conversations: their sends are not limited per user (the agents' accounts
-    // as a set, made once per snapshot rather than scanned per send)
-    AtomicReference<AgentAccountSet> agentAccounts = new AtomicReference<>(AgentAccountSet.of(routing.current()));
-    limits.exempt(account -> {
-      RegistrySnapshot now = routing.current();
-      AgentAccountSet known = agentAccounts.get();
-      if (known.snapshot() != now) {
-        known = AgentAccountSet.of(now);
-        agentAccounts.set(known);
-      }
-      return known.accounts().contains(account);
-    });
+    // agents speak in many users' conversations: their sends are not limited per user
+    limits.exempt(routing::isAgentAccount);
 
     IntentClassifier classifier = IntentClassifiers.create(settings.classifier(), redis, names,
         HttpClient.newHttpClient(), system.dispatchers().lookup(DispatcherSelector.defaultDispatcher()), clock);
@@ -182,13 +172,6 @@ public final class Agents implements AutoCloseable {
             AgentSecrets.seal(kek, openAi, secret), true, AgentSpec.Source.BUILT_IN, accounts.accountIdOf(openAi))));
     registry.refresh();
     log.info("Demo agents '{}' and '{}' listening on port {}", echo, openAi, agents.port());
-  }
-
-  private record AgentAccountSet(RegistrySnapshot snapshot, java.util.Set<String> accounts) {
-    static AgentAccountSet of(RegistrySnapshot snapshot) {
-      return new AgentAccountSet(snapshot, snapshot.agents().stream().map(AgentSpec::accountId)
-          .collect(java.util.stream.Collectors.toUnmodifiableSet()));
-    }
   }
 
   private static KeyEncryptionKey keyEncryptionKey(AgentSettings settings, ParleySettings node) {

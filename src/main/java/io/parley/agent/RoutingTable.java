@@ -7,4 +7,9 @@ package io.parley.agent;
 public interface RoutingTable {
 
   RegistrySnapshot current();
+
+  /** Whether {@code accountId} is an agent's account; asked per message, so implementations keep it cheap. */
+  default boolean isAgentAccount(String accountId) {
+    return current().byAccount(accountId).isPresent();
+  }
 }

@@ -169,7 +169,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   private final class ToOutbox implements Listener {
     @Override
     public void onMessage(DecryptedMessage message) {
-      if (deps.routing().current().byAccount(message.fromUser()).isPresent()) {
+      if (deps.routing().isAgentAccount(message.fromUser())) {
         // another agent's words are not for this agent: two agents in one conversation would answer each
         // other for ever
         return;
