@@ -101,11 +101,11 @@ public final class LuceneIntentClassifier implements IntentClassifier {
    * @throws NoRoutableAgentException when the snapshot has no routable agent
    */
   public IntentDecision classifyNow(String text, RegistrySnapshot snapshot) {
-    Map<String, AgentSpec> routable = snapshot.routable();
-    if (routable.isEmpty()) {
+    AgentIndex index = indexFor(snapshot);
+    if (index.routable().isEmpty()) {
       throw new NoRoutableAgentException(snapshot.version());
     }
-    return policy.decide(best(text, indexFor(snapshot)), routable, snapshot.version());
+    return policy.decide(best(text, index), index.routable(), snapshot.version());
   }
 
   /** How many indexes were built, for tests. */
@@ -190,9 +190,10 @@ public final class LuceneIntentClassifier implements IntentClassifier {
     builds.incrementAndGet();
     ByteBuffersDirectory directory = new ByteBuffersDirectory();
     IndexWriterConfig config = new IndexWriterConfig(analyzer).setSimilarity(new BM25Similarity());
+    Map<String, AgentSpec> routable = snapshot.routable();
     try {
       try (IndexWriter writer = new IndexWriter(directory, config)) {
-        for (AgentSpec agent : snapshot.routable().values()) {
+        for (AgentSpec agent : routable.values()) {
           writer.addDocument(document(agent));
         }
       }
@@ -204,7 +205,7 @@ public final class LuceneIntentClassifier implements IntentClassifier {
       for (int doc = 0; doc < agentOf.length; doc++) {
         agentOf[doc] = stored.document(doc).get(AGENT);
       }
-      return new AgentIndex(snapshot.version(), searcher, agentOf);
+      return new AgentIndex(snapshot.version(), routable, searcher, agentOf);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -222,7 +223,8 @@ public final class LuceneIntentClassifier implements IntentClassifier {
     return doc;
   }
 
-  private record AgentIndex(long version, IndexSearcher searcher, String[] agentOf) {
+  /** An index of the routable agents of one registry version, and those agents. */
+  private record AgentIndex(long version, Map<String, AgentSpec> routable, IndexSearcher searcher, String[] agentOf) {
     int documents() {
       return Math.max(1, agentOf.length);
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +50,23 @@ public final class RemoteIntentClassifier implements IntentClassifier {
   private final Clock clock;
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong lastLogged = new AtomicLong(Long.MIN_VALUE);
+  /** The routable agents of the last snapshot seen and their JSON, built once per snapshot, not per message. */
+  private final AtomicReference<Prepared> prepared = new AtomicReference<>();
+
+  private record Prepared(RegistrySnapshot snapshot, Map<String, AgentSpec> routable, ArrayNode agents) {
+    static Prepared of(RegistrySnapshot snapshot) {
+      Map<String, AgentSpec> routable = snapshot.routable();
+      ArrayNode agents = JSON.createArrayNode();
+      for (AgentSpec spec : routable.values()) {
+        ObjectNode agent = agents.addObject();
+        agent.put("id", spec.id());
+        agent.put("description", spec.description());
+        ArrayNode examples = agent.putArray("examples");
+        spec.examples().forEach(examples::add);
+      }
+      return new Prepared(snapshot, routable, agents);
+    }
+  }
 
   public RemoteIntentClassifier(URI url, Duration timeout, HttpClient http, FallbackPolicy policy,
                                 IntentClassifier local, Clock clock) {
@@ -62,7 +80,8 @@ public final class RemoteIntentClassifier implements IntentClassifier {
 
   @Override
   public CompletionStage<IntentDecision> classify(String text, RegistrySnapshot snapshot) {
-    Map<String, AgentSpec> routable = snapshot.routable();
+    Prepared agents = preparedFor(snapshot);
+    Map<String, AgentSpec> routable = agents.routable();
     if (routable.isEmpty()) {
       return CompletableFuture.failedFuture(new NoRoutableAgentException(snapshot.version()));
     }
@@ -70,7 +89,7 @@ public final class RemoteIntentClassifier implements IntentClassifier {
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .header("Accept", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body(text, snapshot.version(), routable)))
+        .POST(HttpRequest.BodyPublishers.ofString(body(text, snapshot.version(), agents.agents())))
         .build();
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -86,18 +105,22 @@ public final class RemoteIntentClassifier implements IntentClassifier {
     return failures.get();
   }
 
-  private static String body(String text, long version, Map<String, AgentSpec> routable) {
+  /** Keyed by the snapshot instance: the node hands out one instance until a newer one replaces it. */
+  private Prepared preparedFor(RegistrySnapshot snapshot) {
+    Prepared known = prepared.get();
+    if (known != null && known.snapshot() == snapshot) {
+      return known;
+    }
+    Prepared fresh = Prepared.of(snapshot);
+    prepared.set(fresh);
+    return fresh;
+  }
+
+  private static String body(String text, long version, ArrayNode agents) {
     ObjectNode body = JSON.createObjectNode();
     body.put("text", text);
     body.put("registryVersion", version);
-    ArrayNode agents = body.putArray("agents");
-    for (AgentSpec spec : routable.values()) {
-      ObjectNode agent = agents.addObject();
-      agent.put("id", spec.id());
-      agent.put("description", spec.description());
-      ArrayNode examples = agent.putArray("examples");
-      spec.examples().forEach(examples::add);
-    }
+    body.set("agents", agents);
     try {
       return JSON.writeValueAsString(body);
     } catch (IOException e) {
