@@ -4,6 +4,7 @@ import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
 import io.parley.agent.events.AgentDispatcher.AgentRejectedException;
 import io.parley.agent.events.AgentMessage;
+import io.parley.agent.events.AgentReply;
 import io.parley.agent.events.AgentReplySink.Outcome;
 import io.parley.agent.gateway.AgentOutbox.Entry;
 import io.parley.agent.routing.IntentDecision;
@@ -67,8 +68,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   public record Ensure() implements Command {}
 
   /** An authenticated agent reply for this endpoint's conversations. {@code kind}: message, partial, typing. */
-  public record Reply(String kind, String fromAgent, String eventId, String conversationId, String text,
-                      boolean active, ActorRef<Outcome> replyTo) implements Command {}
+  public record Reply(AgentReply reply, ActorRef<Outcome> replyTo) implements Command {}
 
   /** Sharding's stop message: closes the client before the entity moves. */
   public record Stop() implements Command {}
@@ -452,31 +452,41 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       answerReply(reply, Set.of(agentId));
       return;
     }
-    ConversationRoutes.Route route = routes.get(reply.conversationId());
+    String conversation = reply.reply().conversationId();
+    ConversationRoutes.Route route = routes.get(conversation);
     if (route != null) {
       answerReply(reply, route.agents());
       return;
     }
-    context.pipeToSelf(CompletableFuture.supplyAsync(() -> deps.routes().load(agentId, reply.conversationId()), blocking),
+    context.pipeToSelf(CompletableFuture.supplyAsync(() -> deps.routes().load(agentId, conversation), blocking),
         (loaded, failure) -> new RouteLoaded(reply, failure == null ? loaded.agents() : Set.of()));
   }
 
-  private void answerReply(Reply reply, Set<String> allowed) {
-    if (!allowed.contains(reply.fromAgent())) {
-      reply.replyTo().tell(Outcome.NOT_IN_CONVERSATION);
+  private void answerReply(Reply command, Set<String> allowed) {
+    AgentReply reply = command.reply();
+    if (!allowed.contains(reply.agentId())) {
+      command.replyTo().tell(Outcome.NOT_IN_CONVERSATION);
       return;
     }
-    String text = isFrontDoor() ? "[" + snapshot().byId(reply.fromAgent()).map(AgentSpec::displayName)
-        .orElse(reply.fromAgent()) + "] " + reply.text() : reply.text();
-    CompletionStage<?> sent = switch (reply.kind()) {
-      case "message" -> client.send(reply.conversationId(), text, idempotencyKey(reply.fromAgent() + "\u0000"
-          + reply.eventId()));
-      case "partial" -> client.sendEphemeral(reply.conversationId(), text);
-      case "typing" -> client.typing(reply.conversationId(), reply.active());
-      default -> CompletableFuture.failedFuture(new IllegalArgumentException("unknown reply kind"));
-    };
-    ActorRef<Outcome> replyTo = reply.replyTo();
+    CompletionStage<?> sent;
+    if (reply instanceof AgentReply.Final answer) {
+      sent = client.send(answer.conversationId(), spokenBy(answer.agentId(), answer.text()),
+          idempotencyKey(answer.agentId() + "\u0000" + answer.eventId()));
+    } else if (reply instanceof AgentReply.Partial partial) {
+      sent = client.sendEphemeral(partial.conversationId(), spokenBy(partial.agentId(), partial.text()));
+    } else {
+      AgentReply.Typing typing = (AgentReply.Typing) reply;
+      sent = client.typing(typing.conversationId(), typing.active());
+    }
+    ActorRef<Outcome> replyTo = command.replyTo();
     sent.whenComplete((ok, failure) -> replyTo.tell(outcome(unwrap(failure))));
+  }
+
+  /** Through the front door, a reply names the agent that wrote it. */
+  private String spokenBy(String agent, String text) {
+    return isFrontDoor()
+        ? "[" + snapshot().byId(agent).map(AgentSpec::displayName).orElse(agent) + "] " + text
+        : text;
   }
 
   private static Outcome outcome(Throwable failure) {

@@ -91,7 +91,7 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
     return isParticipant(agent.get().accountId(), reply.conversationId())
         .thenCompose(participant -> toEndpoint(participant ? agent.get().id() : deps.frontDoorId(), reply))
         .exceptionally(failure -> Outcome.UNAVAILABLE)
-        .whenComplete((outcome, failure) -> Metrics.agentReply(reply.agentId(), kind(reply),
+        .whenComplete((outcome, failure) -> Metrics.agentReply(reply.agentId(), reply.kind(),
             outcome == null ? "failed" : outcome.name().toLowerCase(java.util.Locale.ROOT)));
   }
 
@@ -103,26 +103,7 @@ public final class AgentGateway implements AgentReplySink, AutoCloseable {
 
   private CompletionStage<Outcome> toEndpoint(String endpoint, AgentReply reply) {
     return sharding.entityRefFor(AgentEndpoint.ENTITY_KEY, endpoint)
-        .ask(replyTo -> command(reply, replyTo), askTimeout);
-  }
-
-  private static String kind(AgentReply reply) {
-    if (reply instanceof AgentReply.Final) {
-      return "message";
-    }
-    return reply instanceof AgentReply.Partial ? "partial" : "typing";
-  }
-
-  private static AgentEndpoint.Reply command(AgentReply reply,
-                                             org.apache.pekko.actor.typed.ActorRef<Outcome> replyTo) {
-    if (reply instanceof AgentReply.Final r) {
-      return new AgentEndpoint.Reply("message", r.agentId(), r.eventId(), r.conversationId(), r.text(), false, replyTo);
-    }
-    if (reply instanceof AgentReply.Partial r) {
-      return new AgentEndpoint.Reply("partial", r.agentId(), r.eventId(), r.conversationId(), r.text(), false, replyTo);
-    }
-    AgentReply.Typing r = (AgentReply.Typing) reply;
-    return new AgentEndpoint.Reply("typing", r.agentId(), r.eventId(), r.conversationId(), "", r.active(), replyTo);
+        .ask(replyTo -> new AgentEndpoint.Reply(reply, replyTo), askTimeout);
   }
 
   @Override
