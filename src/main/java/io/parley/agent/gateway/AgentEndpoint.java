@@ -75,6 +75,8 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
 
   private record Started(Entry[] pending, Throwable failure) implements Command {}
 
+  private record RetryStart() implements Command {}
+
   private record Received(Entry entry) implements Command {}
 
   private record Routed(Entry entry, IntentDecision decision, Throwable failure) implements Command {}
@@ -138,7 +140,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
     ActorRef<Command> self = context.getSelf();
     this.unsubscribe = deps.availability().subscribe((agent, available) ->
         self.tell(new AvailabilityChanged(agent, available)));
-    context.pipeToSelf(startClient(), (pending, failure) -> new Started(pending, failure));
+    launch();
   }
 
   private CompletionStage<Entry[]> startClient() {
@@ -206,9 +208,24 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Started.class, this::onStarted)
+        .onMessage(RetryStart.class, retry -> launch())
         .onMessage(Stop.class, this::onStop)
         .onMessage(Ensure.class, ensure -> this)
-        .onMessage(Command.class, this::onAnyBeforeStart)
+        // until the client has started, everything else waits in order
+        .onMessage(Command.class, command -> !started, command -> {
+          stash.stash(command);
+          return this;
+        })
+        .onMessage(Received.class, received -> then(() -> enqueue(received.entry())))
+        .onMessage(Routed.class, routed -> then(() -> onRouted(routed)))
+        .onMessage(Dispatched.class, dispatched -> then(() -> onDispatched(dispatched)))
+        .onMessage(Removed.class, removed -> then(() -> next(removed.entry().message().conversationId())))
+        .onMessage(Retry.class, retry -> then(() -> route(retry.entry())))
+        .onMessage(AvailabilityChanged.class, changed -> then(() -> onAvailabilityChanged(changed)))
+        .onMessage(Reply.class, reply -> then(() -> onReply(reply)))
+        .onMessage(RouteLoaded.class, loaded -> then(() -> answerReply(loaded.reply(), loaded.agents())))
+        .onMessage(RoutesRead.class, read -> then(() -> onRoutesRead(read)))
+        .onMessage(HandedOff.class, handedOff -> then(() -> onHandedOff(handedOff)))
         .onSignal(org.apache.pekko.actor.typed.PostStop.class, signal -> {
           unsubscribe.run();
           stopped.set(true);
@@ -218,11 +235,8 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
         .build();
   }
 
-  private Behavior<Command> onAnyBeforeStart(Command command) {
-    if (started) {
-      return onStartedCommand(command);
-    }
-    stash.stash(command);
+  private Behavior<Command> then(Runnable handler) {
+    handler.run();
     return this;
   }
 
@@ -233,8 +247,7 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
       }
       context.getLog().warn("agent endpoint could not start; retrying", done.failure());
       closeClient();
-      context.pipeToSelf(delay(RETRY_AFTER_FAILURE).thenCompose(d -> startClient()),
-          (pending, failure) -> new Started(pending, failure));
+      timers.startSingleTimer(new RetryStart(), RETRY_AFTER_FAILURE);
       return this;
     }
     started = true;
@@ -244,28 +257,8 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
     return stash.unstashAll(this);
   }
 
-  private Behavior<Command> onStartedCommand(Command command) {
-    if (command instanceof Received received) {
-      enqueue(received.entry());
-    } else if (command instanceof Routed routed) {
-      onRouted(routed);
-    } else if (command instanceof Dispatched dispatched) {
-      onDispatched(dispatched);
-    } else if (command instanceof Removed removed) {
-      next(removed.entry().message().conversationId());
-    } else if (command instanceof Retry retry) {
-      route(retry.entry());
-    } else if (command instanceof AvailabilityChanged changed) {
-      onAvailabilityChanged(changed);
-    } else if (command instanceof Reply reply) {
-      onReply(reply);
-    } else if (command instanceof RouteLoaded loaded) {
-      answerReply(loaded.reply(), loaded.agents());
-    } else if (command instanceof RoutesRead read) {
-      onRoutesRead(read);
-    } else if (command instanceof HandedOff handedOff) {
-      onHandedOff(handedOff);
-    }
+  private Behavior<Command> launch() {
+    context.pipeToSelf(startClient(), (pending, failure) -> new Started(pending, failure));
     return this;
   }
 
@@ -530,11 +523,6 @@ public final class AgentEndpoint extends AbstractBehavior<AgentEndpoint.Command>
 
   private RegistrySnapshot snapshot() {
     return deps.routing().current();
-  }
-
-  private CompletableFuture<Void> delay(Duration duration) {
-    return CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(duration.toMillis(),
-        java.util.concurrent.TimeUnit.MILLISECONDS, blocking));
   }
 
   private static Throwable unwrap(Throwable failure) {
