@@ -28,9 +28,14 @@ public final class JsonRoutes {
   private JsonRoutes() {}
 
   public static Route json(StatusCode status, Object body) {
+    return Directives.complete(response(status, body));
+  }
+
+  /** The answer itself, for routes that complete a future with it or add headers. */
+  public static HttpResponse response(StatusCode status, Object body) {
     try {
-      return Directives.complete(HttpResponse.create().withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))));
+      return HttpResponse.create().withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body)));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("an answer could not be written as JSON", e);
     }

@@ -14,6 +14,7 @@ import io.parley.agent.AgentSpec;
 import io.parley.agent.RoutingTable;
 import io.parley.agent.events.AgentReplySink.Outcome;
 import io.parley.agent.kms.KeyEncryptionKey.KeyUnwrapException;
+import io.parley.gateway.JsonRoutes;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,7 +26,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -244,12 +244,7 @@ public final class AgentEventRoutes extends AllDirectives {
   }
 
   private static HttpResponse json(StatusCode status, Map<String, ?> body, HttpHeader... headers) {
-    try {
-      return HttpResponse.create().withStatus(status).addHeaders(java.util.List.of(headers))
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body)));
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return JsonRoutes.response(status, body).addHeaders(java.util.List.of(headers));
   }
 
   /** The request is not an event Parley understands; {@code code} is the error's name in the answer. */
