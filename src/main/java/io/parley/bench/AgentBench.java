@@ -1,5 +1,9 @@
 package io.parley.bench;
 
+import static io.parley.bench.BenchFormat.f;
+import static io.parley.bench.BenchFormat.kv;
+import static io.parley.bench.BenchFormat.ms;
+
 import io.parley.client.AgentInfo;
 import io.parley.client.DecryptedMessage;
 import io.parley.client.DevAccount;
@@ -20,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -29,7 +32,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
@@ -46,7 +48,6 @@ import org.HdrHistogram.Histogram;
 final class AgentBench {
   private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(120);
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
-  private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   record Plan(URI server, int users, String agent, double rate, Duration warmup, Duration duration, Duration drain,
               OptionalLong serverPid, String label) {
@@ -67,6 +68,11 @@ final class AgentBench {
 
     long dueNanos(long n) {
       return (long) (n * 1e9 / rate);
+    }
+
+    /** Messages sent during the warm-up; they come first in the schedule. */
+    long warmupMessages() {
+      return (long) Math.ceil(warmup.toNanos() / 1e9 * rate);
     }
 
     long messages() {
@@ -122,13 +128,14 @@ final class AgentBench {
       HostProbe.Snapshot[] host = new HostProbe.Snapshot[2];
       Thread ticker = progress();
       try {
-        drive(start, () -> {
+        OpenLoopDriver driver = new OpenLoopDriver(plan::dueNanos, this::now, users.size(), this::send);
+        driver.run(start, plan.messages(), plan.warmupMessages(), () -> {
           host[0] = HostProbe.take();
           if (probe != null) {
             probe.markStart();
           }
         });
-        sleepUntil(windowTo);
+        driver.sleepUntil(windowTo);
         host[1] = HostProbe.take();
         if (probe != null) {
           probe.markEnd();
@@ -222,30 +229,10 @@ final class AgentBench {
 
   // ---- load ----
 
-  private void drive(long start, Runnable atWindow) {
-    long total = plan.messages();
-    long markAt = (long) Math.ceil(plan.warmup().toNanos() / 1e9 * plan.rate());
-    long n = 0;
-    while (n < total) {
-      long due;
-      while (n < total && (due = start + plan.dueNanos(n)) <= now()) {
-        if (n == markAt) {
-          atWindow.run();
-        }
-        User user = users.get((int) (n % users.size()));
-        user.send(AgentReplies.text(user.index, ++user.sentCount), due);
-        n++;
-      }
-      if (n < total) {
-        long wait = start + plan.dueNanos(n) - now();
-        if (wait > 0) {
-          LockSupport.parkNanos(Math.min(wait, MAX_PARK_NANOS));
-        }
-      }
-    }
-    if (markAt >= total) {
-      atWindow.run();
-    }
+  /** Sends the next scheduled message of user {@code client}. Driver thread only. */
+  private void send(int client, long due) {
+    User user = users.get(client);
+    user.send(AgentReplies.text(user.index, ++user.sentCount), due);
   }
 
   private Thread progress() {
@@ -391,16 +378,8 @@ final class AgentBench {
         h.getMaxValue() / 1e3, h.getTotalCount());
   }
 
-  private static String ms(Histogram h, double percentile) {
-    return h.getTotalCount() == 0 ? "-" : f("%.1f", h.getValueAtPercentile(percentile) / 1e3);
-  }
-
   private void row(String metric, String value) {
-    out.println(f("  %-24s %s", metric, value));
-  }
-
-  private static void kv(StringBuilder line, String key, Object value) {
-    line.append(' ').append(key).append('=').append(value);
+    BenchFormat.row(out, 24, metric, value);
   }
 
   // ---- helpers ----
@@ -410,10 +389,6 @@ final class AgentBench {
     out.flush();
   }
 
-  private static String f(String format, Object... args) {
-    return String.format(Locale.ROOT, format, args);
-  }
-
   private static String describe(Throwable failure) {
     Throwable cause = failure;
     while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
@@ -421,13 +396,6 @@ final class AgentBench {
     }
     return cause instanceof ParleyClientException.ServerError error ? error.code()
         : cause.getClass().getSimpleName();
-  }
-
-  private void sleepUntil(long at) {
-    long wait;
-    while ((wait = at - now()) > 0) {
-      LockSupport.parkNanos(Math.min(wait, MAX_PARK_NANOS * 10));
-    }
   }
 
   private static boolean await(BooleanSupplier condition, Duration timeout) throws InterruptedException {

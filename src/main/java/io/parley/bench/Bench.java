@@ -206,7 +206,8 @@ final class Bench {
         plan.duration().toSeconds());
 
     // clients i and i + n/2 are a pair, so in plain order a pair's two senders are half a round apart
-    OpenLoopDriver driver = new OpenLoopDriver(plan, clients, metrics);
+    OpenLoopDriver driver = new OpenLoopDriver(plan::dueNanos, metrics::now, clients.size(),
+        (client, due) -> clients.get(client).sendMessage(due));
     HostProbe.Snapshot[] hostAtStart = new HostProbe.Snapshot[1];
     driver.run(start, total, warmupCount, () -> {
       server.ifPresent(ServerProbe::markStart);

@@ -1,8 +1,11 @@
 package io.parley.bench;
 
+import static io.parley.bench.BenchFormat.f;
+import static io.parley.bench.BenchFormat.kv;
+import static io.parley.bench.BenchFormat.ms;
+
 import java.io.PrintStream;
 import java.util.IntSummaryStatistics;
-import java.util.Locale;
 import java.util.stream.Collectors;
 import org.HdrHistogram.Histogram;
 
@@ -151,19 +154,7 @@ final class BenchReport {
         : (frames.isEmpty() ? "" : frames + ", ") + "transport failures " + r.transportFailures();
   }
 
-  private static String ms(Histogram h, double percentile) {
-    return h.getTotalCount() == 0 ? "-" : f("%.1f", Bench.ms(h.getValueAtPercentile(percentile)));
-  }
-
   private static void row(PrintStream out, String name, String value) {
-    out.println(f("  %-26s %s", name, value));
-  }
-
-  private static void kv(StringBuilder line, String key, Object value) {
-    line.append(' ').append(key).append('=').append(value);
-  }
-
-  private static String f(String format, Object... args) {
-    return String.format(Locale.ROOT, format, args);
+    BenchFormat.row(out, 26, name, value);
   }
 }

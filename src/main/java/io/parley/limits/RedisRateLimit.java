@@ -1,5 +1,6 @@
 package io.parley.limits;
 
+import io.parley.observability.ThrottledWarning;
 import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RedisRateLimit {
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimit.class);
-  private static final long LOG_EVERY_MS = 60_000;
+  private static final Duration WARN_EVERY = Duration.ofMinutes(1);
 
   /** {@code retryAfterMs}: when the next attempt can succeed (0 when allowed). */
   public record Decision(boolean allowed, long retryAfterMs) {
@@ -39,7 +40,7 @@ public final class RedisRateLimit {
   private final Clock clock;
   private final String prefix;
   private final AtomicLong failedOpen = new AtomicLong();
-  private final AtomicLong lastLogged = new AtomicLong(Long.MIN_VALUE);
+  private final ThrottledWarning warning;
 
   /**
    * @param name    the key's name part, e.g. {@code claims}: keys are {@code parley:<name>:<rate>:<hash>}
@@ -54,6 +55,7 @@ public final class RedisRateLimit {
     this.interval = interval;
     this.timeout = timeout;
     this.clock = clock;
+    this.warning = new ThrottledWarning(clock, WARN_EVERY);
     this.prefix = "parley:" + name + ":" + permits + "per" + interval.toMillis() + "ms:";
   }
 
@@ -78,9 +80,7 @@ public final class RedisRateLimit {
 
   private Decision failOpen(Throwable failure) {
     failedOpen.incrementAndGet();
-    long now = clock.millis();
-    long last = lastLogged.get();
-    if (now - last >= LOG_EVERY_MS && lastLogged.compareAndSet(last, now)) {
+    if (warning.due()) {
       log.warn("{} rate limit unavailable, letting requests through ({} so far): {}", purpose, failedOpen.get(),
           failure.toString());
     }

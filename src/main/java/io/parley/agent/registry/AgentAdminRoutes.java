@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -93,18 +94,9 @@ public final class AgentAdminRoutes extends AllDirectives {
     } catch (InvalidAgentException e) {
       return error(StatusCodes.BAD_REQUEST, "invalid_agent", e.getMessage());
     }
-    return blocking(() -> {
-      try {
-        return Optional.of(store.put(id, registration));
-      } catch (InvalidAgentException e) {
-        return Optional.<AgentStore.Put>empty();
-      }
-    }, put -> {
-      if (put.isEmpty()) {
-        return error(StatusCodes.BAD_REQUEST, "invalid_agent", "secret is required for a new agent");
-      }
+    return blocking(() -> store.put(id, registration), put -> {
       refresh.run();
-      return json(put.get().created() ? StatusCodes.CREATED : StatusCodes.OK, view(put.get().agent()));
+      return json(put.created() ? StatusCodes.CREATED : StatusCodes.OK, view(put.agent()));
     });
   }
 
@@ -185,9 +177,10 @@ public final class AgentAdminRoutes extends AllDirectives {
 
 
   private Route withId(String id, Supplier<Route> inner) {
-    if (!AgentSpec.isValidId(id)) {
-      return error(StatusCodes.BAD_REQUEST, "invalid_agent_id",
-          "agent id must be 2 to 40 lower-case letters, digits and '-', starting with a letter");
+    try {
+      AgentRegistration.checkId(id);
+    } catch (InvalidAgentException e) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_agent_id", e.getMessage());
     }
     return inner.get();
   }
@@ -196,15 +189,25 @@ public final class AgentAdminRoutes extends AllDirectives {
     return JsonRoutes.withJsonBody(MAX_BODY_BYTES, inner);
   }
 
-  /** Runs a MongoDB operation off the HTTP threads; a store failure answers 503. */
+  /**
+   * Runs a MongoDB operation off the HTTP threads; a registration the store refuses answers 400
+   * {@code invalid_agent}, any other store failure 503.
+   */
   private <T> Route blocking(Supplier<T> operation, Function<T, Route> answer) {
-    CompletableFuture<Optional<T>> result = CompletableFuture.supplyAsync(() -> Optional.of(operation.get()), blocking)
-        .exceptionally(failure -> {
-          log.warn("An agent registry admin request failed in the store: {}", failure.toString());
-          return Optional.empty();
-        });
-    return onSuccess(result, value -> value.map(answer)
-        .orElseGet(() -> error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the agent store failed; retry")));
+    CompletableFuture<Supplier<Route>> result = CompletableFuture.supplyAsync(operation, blocking)
+        .<Supplier<Route>>handle((value, failure) -> failure == null
+            ? () -> answer.apply(value) : () -> failed(failure));
+    return onSuccess(result, Supplier::get);
+  }
+
+  private Route failed(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    if (cause instanceof InvalidAgentException invalid) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_agent", invalid.getMessage());
+    }
+    log.warn("An agent registry admin request failed in the store: {}", failure.toString());
+    return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the agent store failed; retry");
   }
 
   private Route error(StatusCode status, String code, String message) {

@@ -3,6 +3,7 @@ package io.parley.agent.routing;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
 import io.parley.observability.Metrics;
+import io.parley.observability.ThrottledWarning;
 import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.time.Duration;
@@ -39,18 +40,17 @@ public final class CachedIntentClassifier implements IntentClassifier {
   private static final Logger log = LoggerFactory.getLogger(CachedIntentClassifier.class);
   private static final String PURPOSE = "intent";
   private static final String FORMAT = "1";
-  private static final long LOG_EVERY_MS = 60_000;
+  private static final Duration WARN_EVERY = Duration.ofMinutes(1);
 
   private final IntentClassifier inner;
   private final RedissonClient redis;
   private final KeyedHash names;
   private final Duration ttl;
   private final Duration timeout;
-  private final Clock clock;
+  private final ThrottledWarning warning;
   private final AtomicLong hits = new AtomicLong();
   private final AtomicLong misses = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
-  private final AtomicLong lastLogged = new AtomicLong(Long.MIN_VALUE);
 
   /**
    * @param ttl     how long a decision is kept ({@code parley.agents.classifier.cache-ttl})
@@ -67,7 +67,7 @@ public final class CachedIntentClassifier implements IntentClassifier {
     this.names = names;
     this.ttl = ttl;
     this.timeout = timeout;
-    this.clock = clock;
+    this.warning = new ThrottledWarning(clock, WARN_EVERY);
   }
 
   @Override
@@ -156,9 +156,7 @@ public final class CachedIntentClassifier implements IntentClassifier {
   private void failed(String what, Throwable failure) {
     long count = failures.incrementAndGet();
     Metrics.intentCacheFailed();
-    long now = clock.millis();
-    long last = lastLogged.get();
-    if (now - last >= LOG_EVERY_MS && lastLogged.compareAndSet(last, now)) {
+    if (warning.due()) {
       log.warn("Intent cache {} failed, classifying directly ({} failures so far): {}", what, count,
           failure.toString());
     }

@@ -8,6 +8,7 @@ import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
 import io.parley.agent.routing.FallbackPolicy.Candidate;
 import io.parley.observability.Metrics;
+import io.parley.observability.ThrottledWarning;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -40,16 +41,15 @@ import org.slf4j.LoggerFactory;
 public final class RemoteIntentClassifier implements IntentClassifier {
   private static final Logger log = LoggerFactory.getLogger(RemoteIntentClassifier.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final long LOG_EVERY_MS = 60_000;
+  private static final Duration WARN_EVERY = Duration.ofMinutes(1);
 
   private final URI url;
   private final Duration timeout;
   private final HttpClient http;
   private final FallbackPolicy policy;
   private final IntentClassifier local;
-  private final Clock clock;
+  private final ThrottledWarning warning;
   private final AtomicLong failures = new AtomicLong();
-  private final AtomicLong lastLogged = new AtomicLong(Long.MIN_VALUE);
   /** The routable agents of the last snapshot seen and their JSON, built once per snapshot, not per message. */
   private final AtomicReference<Prepared> prepared = new AtomicReference<>();
 
@@ -75,7 +75,7 @@ public final class RemoteIntentClassifier implements IntentClassifier {
     this.http = http;
     this.policy = policy;
     this.local = local;
-    this.clock = clock;
+    this.warning = new ThrottledWarning(clock, WARN_EVERY);
   }
 
   @Override
@@ -158,9 +158,7 @@ public final class RemoteIntentClassifier implements IntentClassifier {
   private void failed(Throwable failure) {
     long count = failures.incrementAndGet();
     Metrics.remoteClassifierFailed();
-    long now = clock.millis();
-    long last = lastLogged.get();
-    if (now - last >= LOG_EVERY_MS && lastLogged.compareAndSet(last, now)) {
+    if (warning.due()) {
       Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
       log.warn("Remote intent classifier at {} failed, classifying locally ({} failures so far): {}", url, count,
           cause.toString());
