@@ -199,12 +199,18 @@ public final class TestKeys {
     return send(port, token, path, "DELETE", null);
   }
 
-  /** One request; {@code token} null sends no Authorization header. */
+  /** One request with a JSON body (or none); {@code token} null sends no Authorization header. */
   public static HttpResponse<String> send(int port, String token, String path, String method, String body) {
+    return send(port, token, path, method, body, "application/json");
+  }
+
+  /** One request whose body (if any) is of {@code contentType}; {@code token} null sends no Authorization header. */
+  public static HttpResponse<String> send(int port, String token, String path, String method, String body,
+      String contentType) {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
-      request.header("Content-Type", "application/json");
+      request.header("Content-Type", contentType);
     }
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
