@@ -11,6 +11,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.redisson.Redisson;
@@ -78,6 +79,11 @@ public final class RedisConnection implements AutoCloseable {
 
   public RedissonClient client() {
     return client;
+  }
+
+  /** The port of the bundled server on 127.0.0.1, when this connection started one. */
+  public OptionalInt embeddedPort() {
+    return embedded.map(server -> OptionalInt.of(server.ports().get(0))).orElseGet(OptionalInt::empty);
   }
 
   /** Whether Redis answers a PING within half a second. Never throws. */

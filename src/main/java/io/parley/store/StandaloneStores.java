@@ -31,8 +31,8 @@ public final class StandaloneStores implements AutoCloseable {
   public static StandaloneStores start(Path dataDir, int mongoPort, int redisPort, boolean inMemory, boolean fsync) {
     EmbeddedMongoServer mongo = EmbeddedMongoServer.start(new EmbeddedStore(dataDir, inMemory, HOST, mongoPort, fsync));
     try {
-      int port = redisPort == 0 ? freePort() : redisPort;
-      return new StandaloneStores(mongo, RedisConnection.start(new RedisSettings("", port)), port);
+      RedisConnection redis = RedisConnection.start(new RedisSettings("", redisPort));
+      return new StandaloneStores(mongo, redis, redis.embeddedPort().orElseThrow());
     } catch (RuntimeException e) {
       mongo.close();
       throw e;
@@ -60,14 +60,6 @@ public final class StandaloneStores implements AutoCloseable {
       redis.close();
     } finally {
       mongo.close();
-    }
-  }
-
-  private static int freePort() {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(HOST))) {
-      return socket.getLocalPort();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("no free port on " + HOST, e);
     }
   }
 }

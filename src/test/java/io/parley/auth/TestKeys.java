@@ -20,8 +20,8 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.util.Base64;
 
-/** Keys, settings and token minting shared by the auth tests. */
-final class TestKeys {
+/** Keys, settings and token minting shared by the auth tests (and by other tests that verify user tokens). */
+public final class TestKeys {
 
   static final String ISSUER = "https://id.parley.test";
   static final String AUDIENCE = "parley";
@@ -33,7 +33,7 @@ final class TestKeys {
         Duration.ofHours(12), "");
   }
 
-  static RSAKey rsa(String keyId) {
+  public static RSAKey rsa(String keyId) {
     try {
       return new RSAKeyGenerator(2048).keyID(keyId).generate();
     } catch (JOSEException e) {
@@ -49,7 +49,7 @@ final class TestKeys {
     }
   }
 
-  static String sign(JWK key, JWTClaimsSet claims) {
+  public static String sign(JWK key, JWTClaimsSet claims) {
     try {
       JWSAlgorithm alg = key instanceof RSAKey ? JWSAlgorithm.RS256 : JWSAlgorithm.ES256;
       JWSSigner signer = key instanceof RSAKey rsa ? new RSASSASigner(rsa) : new ECDSASigner((ECKey) key);
@@ -62,7 +62,7 @@ final class TestKeys {
     }
   }
 
-  static String pem(PublicKey key) {
+  public static String pem(PublicKey key) {
     return "-----BEGIN PUBLIC KEY-----\n"
         + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.getEncoded())
         + "\n-----END PUBLIC KEY-----\n";

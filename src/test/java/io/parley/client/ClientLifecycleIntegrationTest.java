@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.parley.testing.NodeExtension;
+import io.parley.testing.TcpProxy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -157,7 +158,7 @@ class ClientLifecycleIntegrationTest {
   void aConnectionThatSilentlyStopsPassingIsDetectedByHeartbeatsAndResumed() throws Exception {
     var aliceAccount = clients.account(handle("alice"));
     TestClients.Device bob = clients.start(clients.account(handle("bob")), 1);
-    try (BlackHoleProxy proxy = new BlackHoleProxy(parley.port())) {
+    try (TcpProxy proxy = new TcpProxy(parley.port())) {
       TestClients.Device alice = new TestClients.Device(aliceAccount, 1, clients.root().resolve("alice-proxied"),
           TestClients.randomKey());
       clients.open(alice, builder -> builder.server(URI.create("http://127.0.0.1:" + proxy.port()))

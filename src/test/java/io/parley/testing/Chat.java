@@ -24,12 +24,8 @@ public final class Chat {
    * says hello.
    */
   public static void register(int port, DevAccounts.Account account, int device) {
-    // a node that has just started may not answer in time (503): ask again, as a client does
-    long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
-    HttpResponse<String> own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
-    while (own.statusCode() == 503 && System.nanoTime() < deadline) {
-      own = TestKeys.get(port, account.token(), "/v1/keys/devices/" + device);
-    }
+    HttpResponse<String> own = TestKeys.whileUnavailable(
+        () -> TestKeys.get(port, account.token(), "/v1/keys/devices/" + device));
     if (own.statusCode() == 404) {
       TestKeys.register(port, account.token(), device, TestKeys.DEFAULT_PREKEYS);
     } else if (own.statusCode() != 200) {
@@ -52,9 +48,9 @@ public final class Chat {
    */
   public static WsClient resume(int port, DevAccounts.Account account, int device, Map<String, Long> cursors) {
     long deadline = System.nanoTime() + RETRY_WITHIN.toNanos();
+    register(port, account, device);
     ServerFrame answer = null;
     while (System.nanoTime() < deadline) {
-      register(port, account, device);
       WsClient client = WsClient.connect(port);
       client.send(new ClientFrame.Hello(account.token(), device, cursors));
       answer = client.poll(WsClient.WAIT);

@@ -9,15 +9,18 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Forwards TCP connections from a loopback port to another; {@link #cut} drops every connection and
  * refuses new ones, as a network partition between a node and a server would.
+ * {@link #swallowCurrentConnections} turns the connections made so far into black holes instead.
  */
 public final class TcpProxy implements AutoCloseable {
   private final ServerSocket server;
   private final int target;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final List<AtomicBoolean> passing = new CopyOnWriteArrayList<>();
   private volatile boolean cut;
 
   public TcpProxy(int targetPort) {
@@ -34,6 +37,15 @@ public final class TcpProxy implements AutoCloseable {
 
   public int port() {
     return server.getLocalPort();
+  }
+
+  /**
+   * Connections made so far stay open but pass no more bytes, and neither end learns when the other
+   * closes, as when a mobile network drops a connection without telling either end. New connections
+   * forward normally.
+   */
+  public void swallowCurrentConnections() {
+    passing.forEach(flag -> flag.set(false));
   }
 
   public void cut() {
@@ -58,28 +70,37 @@ public final class TcpProxy implements AutoCloseable {
         Socket upstream = new Socket(InetAddress.getLoopbackAddress(), target);
         sockets.add(client);
         sockets.add(upstream);
-        pump(client, upstream);
-        pump(upstream, client);
+        AtomicBoolean connectionPassing = new AtomicBoolean(true);
+        passing.add(connectionPassing);
+        pump(client, upstream, connectionPassing);
+        pump(upstream, client, connectionPassing);
       } catch (IOException e) {
         // closed, or the target refused: the client sees its connection drop
       }
     }
   }
 
-  private void pump(Socket from, Socket to) {
+  private void pump(Socket from, Socket to, AtomicBoolean connectionPassing) {
     Thread thread = new Thread(() -> {
       byte[] buffer = new byte[8192];
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      try {
+        InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream();
         int n;
         while ((n = in.read(buffer)) >= 0) {
-          out.write(buffer, 0, n);
-          out.flush();
+          if (connectionPassing.get()) {
+            out.write(buffer, 0, n);
+            out.flush();
+          }
         }
       } catch (IOException e) {
         // either side went away
       } finally {
-        closeQuietly(from);
-        closeQuietly(to);
+        // a swallowed connection stays open until the proxy closes
+        if (connectionPassing.get()) {
+          closeQuietly(from);
+          closeQuietly(to);
+        }
       }
     }, "tcp-proxy-pump");
     thread.setDaemon(true);

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.Supplier;
 import org.signal.libsignal.protocol.IdentityKey;
 import org.signal.libsignal.protocol.IdentityKeyPair;
 import org.signal.libsignal.protocol.ecc.ECKeyPair;
@@ -128,28 +129,29 @@ public final class TestKeys {
     return register(node.httpAddress().getPort(), token, device, DEFAULT_PREKEYS);
   }
 
-  public static KeySet register(NodeExtension node, String token, int device) {
-    return register(node.port(), token, device, DEFAULT_PREKEYS);
-  }
-
-  public static KeySet register(int port, DevAccounts.Account account, int device) {
-    return register(port, account.token(), device, DEFAULT_PREKEYS);
-  }
-
   public static KeySet register(int port, String token, int device, int oneTimePreKeys) {
     KeySet keys = generate(oneTimePreKeys);
     String body = keys.putBody();
-    // a node that has just started may not answer in time (503): a PUT is safe to repeat, as a client does
-    long deadline = System.nanoTime() + Chat.RETRY_WITHIN.toNanos();
-    HttpResponse<String> response = put(port, token, device, body);
-    while (response.statusCode() == 503 && System.nanoTime() < deadline) {
-      response = put(port, token, device, body);
-    }
+    // a PUT is safe to repeat
+    HttpResponse<String> response = whileUnavailable(() -> put(port, token, device, body));
     if (response.statusCode() != 200) {
       throw new IllegalStateException("registering device " + device + ": HTTP " + response.statusCode() + " "
           + response.body());
     }
     return keys;
+  }
+
+  /**
+   * Sends {@code request} again while the node answers 503, for up to {@link Chat#RETRY_WITHIN}, as a
+   * client does: a node that has just started may not answer in time.
+   */
+  static HttpResponse<String> whileUnavailable(Supplier<HttpResponse<String>> request) {
+    long deadline = System.nanoTime() + Chat.RETRY_WITHIN.toNanos();
+    HttpResponse<String> response = request.get();
+    while (response.statusCode() == 503 && System.nanoTime() < deadline) {
+      response = request.get();
+    }
+    return response;
   }
 
   /** {@code GET /v1/keys/{accountId}}: claims a bundle of each of the account's devices. */
@@ -199,12 +201,18 @@ public final class TestKeys {
     return send(port, token, path, "DELETE", null);
   }
 
-  /** One request; {@code token} null sends no Authorization header. */
+  /** One request with a JSON body (or none); {@code token} null sends no Authorization header. */
   public static HttpResponse<String> send(int port, String token, String path, String method, String body) {
+    return send(port, token, path, method, body, "application/json");
+  }
+
+  /** One request whose body (if any) is of {@code contentType}; {@code token} null sends no Authorization header. */
+  public static HttpResponse<String> send(int port, String token, String path, String method, String body,
+      String contentType) {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
-      request.header("Content-Type", "application/json");
+      request.header("Content-Type", contentType);
     }
     if (token != null) {
       request.header("Authorization", "Bearer " + token);

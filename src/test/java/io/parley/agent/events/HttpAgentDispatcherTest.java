@@ -13,6 +13,7 @@ import io.parley.agent.events.AgentDispatcher.AgentRejectedException;
 import io.parley.agent.kms.KeyEncryptionKey;
 import io.parley.agent.kms.LocalKeyFileKek;
 import io.parley.agent.registry.AgentSecrets;
+import io.parley.testing.NodeProcess;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -121,7 +122,7 @@ class HttpAgentDispatcherTest {
 
   @Test
   void anAgentThatIsDownGetsTheMessageWhenItComesBackAndListenersHearBoth() throws Exception {
-    int port = TestAgentServer.freePort();
+    int port = NodeProcess.freePort();
     AgentSpec weather = spec("weather", URI.create("http://127.0.0.1:" + port + "/agent"));
 
     CompletableFuture<Void> done = dispatcher.deliver(weather, message("c_down", 1)).toCompletableFuture();

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -56,15 +55,6 @@ final class TestAgentServer implements AutoCloseable {
 
   static TestAgentServer startOn(int port, ToIntFunction<Received> responder) {
     return new TestAgentServer(port, responder);
-  }
-
-  /** A port nothing listens on (yet). */
-  static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   URI uri() {

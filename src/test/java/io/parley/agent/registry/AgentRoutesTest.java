@@ -7,14 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
-import com.nimbusds.jose.JOSEObjectType;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import com.typesafe.config.ConfigFactory;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
@@ -23,6 +17,7 @@ import io.parley.agent.AgentAccounts;
 import io.parley.agent.AgentSpec;
 import io.parley.agent.RegistrySnapshot;
 import io.parley.agent.kms.LocalKeyFileKek;
+import io.parley.auth.TestKeys;
 import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings.AuthSettings;
 import java.net.URI;
@@ -81,10 +76,8 @@ class AgentRoutesTest {
     kek = LocalKeyFileKek.open(dir.resolve("agent-kek"), true);
     system = ActorSystem.create(Behaviors.empty(), "agent-routes",
         ConfigFactory.parseString("pekko.actor.provider = local").withFallback(ConfigFactory.load()));
-    userKey = new RSAKeyGenerator(2048).keyID("user-key").generate();
-    String pem = "-----BEGIN PUBLIC KEY-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(userKey.toPublicKey().getEncoded())
-        + "\n-----END PUBLIC KEY-----\n";
+    userKey = TestKeys.rsa("user-key");
+    String pem = TestKeys.pem(userKey.toPublicKey());
     TokenVerifier verifier = TokenVerifier.create(new AuthSettings("https://id.parley.test", "parley", "", pem,
         Duration.ofSeconds(30), false, Duration.ofHours(1), ""), Clock.systemUTC(), Optional.empty());
 
@@ -262,13 +255,10 @@ class AgentRoutesTest {
     assertThat(response.body()).contains(message).doesNotContain(SECRET);
   }
 
-  private static String userToken() throws Exception {
-    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("user-key")
-        .type(JOSEObjectType.JWT).build(), new JWTClaimsSet.Builder().issuer("https://id.parley.test")
+  private static String userToken() {
+    return TestKeys.sign(userKey, new JWTClaimsSet.Builder().issuer("https://id.parley.test")
         .audience("parley").subject("u_AAAAAAAAAAAAAAAAAAAAAA")
         .expirationTime(Date.from(Instant.now().plusSeconds(600))).build());
-    jwt.sign(new RSASSASigner(userKey));
-    return jwt.serialize();
   }
 
   private static HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
