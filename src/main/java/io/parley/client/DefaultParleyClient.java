@@ -691,25 +691,14 @@ final class DefaultParleyClient implements ParleyClient {
       return;
     }
     try {
-      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
-      Plaintext plaintext = Plaintext.decode(crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      Plaintext plaintext = Plaintext.decode(open(envelope, fromUser, fromDevice));
       DeviceStore.Inbound inbound = new DeviceStore.Inbound(conversationId, seq, fromUser, fromDevice,
           plaintext.text(), plaintext.sentAt(), frame.path("sentAt").asLong());
       store.saveInbound(inbound);
       DecryptedMessage message = decrypted(inbound);
       toApp(() -> listener.onMessage(message), conversationId, seq);
-    } catch (SessionCrypto.OpenFailure failure) {
-      ParleyClientException error = switch (failure.reason) {
-        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
-        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, seq, fromUser, failure);
-        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
-            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION ? "no session with the sender"
-                : "invalid or tampered ciphertext", failure);
-      };
-      toApp(() -> listener.onError(error), conversationId, seq);
-    } catch (IllegalArgumentException malformed) {
-      ParleyClientException error = new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
-          fromDevice, "malformed envelope or plaintext", malformed);
+    } catch (SessionCrypto.OpenFailure | IllegalArgumentException failure) {
+      ParleyClientException error = unreadable(failure, conversationId, seq, fromUser, fromDevice, "");
       toApp(() -> listener.onError(error), conversationId, seq);
     }
   }
@@ -721,25 +710,37 @@ final class DefaultParleyClient implements ParleyClient {
     int fromDevice = frame.path("fromDevice").asInt();
     JsonNode envelope = frame.path("envelope");
     try {
-      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
-      Plaintext plaintext = Plaintext.decodeEphemeral(
-          crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      Plaintext plaintext = Plaintext.decodeEphemeral(open(envelope, fromUser, fromDevice));
       EphemeralMessage message = new EphemeralMessage(conversationId, fromUser, fromDevice, plaintext.text());
       toApp(() -> listener.onEphemeral(message));
-    } catch (SessionCrypto.OpenFailure failure) {
-      ParleyClientException error = switch (failure.reason) {
-        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
-        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, 0, fromUser, failure);
-        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser,
-            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
-                ? "ephemeral frame: no session with the sender" : "ephemeral frame: invalid or tampered ciphertext",
-            failure);
-      };
-      emitError(error);
-    } catch (IllegalArgumentException malformed) {
-      emitError(new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser, fromDevice,
-          "ephemeral frame: malformed envelope or plaintext", malformed));
+    } catch (SessionCrypto.OpenFailure | IllegalArgumentException failure) {
+      emitError(unreadable(failure, conversationId, 0, fromUser, fromDevice, "ephemeral frame: "));
     }
+  }
+
+  /** The decrypted bytes of an envelope; a body that is not base64 is an {@link IllegalArgumentException}. */
+  private byte[] open(JsonNode envelope, String fromUser, int fromDevice) throws SessionCrypto.OpenFailure {
+    byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
+    return crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body);
+  }
+
+  /**
+   * What the app is told about an envelope that could not be opened ({@link SessionCrypto.OpenFailure}) or
+   * read ({@link IllegalArgumentException}); {@code seq} is 0 for an ephemeral frame.
+   */
+  private static ParleyClientException unreadable(Exception failure, String conversationId, long seq,
+                                                  String fromUser, int fromDevice, String prefix) {
+    if (!(failure instanceof SessionCrypto.OpenFailure openFailure)) {
+      return new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser, fromDevice,
+          prefix + "malformed envelope or plaintext", failure);
+    }
+    return switch (openFailure.reason) {
+      case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
+      case DUPLICATE -> new ParleyClientException.Replayed(conversationId, seq, fromUser, failure);
+      case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
+          fromDevice, prefix + (openFailure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
+              ? "no session with the sender" : "invalid or tampered ciphertext"), failure);
+    };
   }
 
   private static DecryptedMessage decrypted(DeviceStore.Inbound in) {
