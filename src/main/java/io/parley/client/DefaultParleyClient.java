@@ -202,14 +202,8 @@ final class DefaultParleyClient implements ParleyClient {
       }
       try {
         long sentAt = settings.clock.millis();
-        Map<String, ObjectNode> envelopes = new LinkedHashMap<>();
-        byte[] plaintext = new Plaintext(text, sentAt).encode();
-        for (String user : recipients(conversationId)) {
-          for (int device : devicesOf(user, conversationId)) {
-            envelopes.put(user + ":" + device, seal(user, device, plaintext, conversationId));
-          }
-        }
-        ObjectNode frame = sendFrame(conversationId, key, envelopes.values());
+        List<ObjectNode> envelopes = sealForAllDevices(conversationId, new Plaintext(text, sentAt).encode());
+        ObjectNode frame = sendFrame(conversationId, key, envelopes);
         store.savePending(new DeviceStore.PendingSend(key, conversationId, text, sentAt, Json.write(frame)));
         sendFutures.put(key, result);
         if (isFirstPendingOf(conversationId, key)) {
@@ -327,11 +321,7 @@ final class DefaultParleyClient implements ParleyClient {
       byte[] plaintext = new Plaintext(text, settings.clock.millis()).encodeEphemeral();
       ObjectNode frame = frame("ephemeral").put("conversationId", conversationId);
       ArrayNode envelopes = frame.putArray("envelopes");
-      for (String user : recipients(conversationId)) {
-        for (int device : devicesOf(user, conversationId)) {
-          envelopes.add(seal(user, device, plaintext, conversationId));
-        }
-      }
+      sealForAllDevices(conversationId, plaintext).forEach(envelopes::add);
       return envelopes.isEmpty() ? null : frame;
     }).thenCompose(frame -> frame == null ? CompletableFuture.completedFuture(null)
         : request(frame, false).thenApply(ok -> null));
@@ -910,6 +900,17 @@ final class DefaultParleyClient implements ParleyClient {
       throw new ParleyClientException.ServerError("invalid_keys", "the directory served an invalid bundle", false,
           conversationId);
     }
+  }
+
+  /** One envelope for each device of each recipient, this user's other devices included. */
+  private List<ObjectNode> sealForAllDevices(String conversationId, byte[] plaintext) {
+    List<ObjectNode> envelopes = new ArrayList<>();
+    for (String user : recipients(conversationId)) {
+      for (int device : devicesOf(user, conversationId)) {
+        envelopes.add(seal(user, device, plaintext, conversationId));
+      }
+    }
+    return envelopes;
   }
 
   private ObjectNode seal(String user, int device, byte[] plaintext, String conversationId) {
