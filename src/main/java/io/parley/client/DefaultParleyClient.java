@@ -206,7 +206,7 @@ final class DefaultParleyClient implements ParleyClient {
         ObjectNode frame = sendFrame(conversationId, key, envelopes);
         store.savePending(new DeviceStore.PendingSend(key, conversationId, text, sentAt, Json.write(frame)));
         sendFutures.put(key, result);
-        if (isFirstPendingOf(conversationId, key)) {
+        if (store.firstPendingOf(conversationId).filter(first -> first.idempotencyKey().equals(key)).isPresent()) {
           transmit(frame);
         }
       } catch (ParleyClientException e) {
@@ -462,12 +462,8 @@ final class DefaultParleyClient implements ParleyClient {
     startHeartbeat(settings.heartbeatInterval == null ? serverInterval
         : Math.min(serverInterval, settings.heartbeatInterval.toMillis()));
     setState(ConnectionState.CONNECTED);
-    Set<String> conversationsResent = new HashSet<>();
-    for (DeviceStore.PendingSend pending : store.pendingSends()) {
-      if (conversationsResent.add(pending.conversationId())) {
-        write((ObjectNode) Json.readTree(pending.frame()));
-      }
-    }
+    store.pendingSends().stream().map(DeviceStore.PendingSend::conversationId).distinct()
+        .forEach(this::transmitFirstPendingOf);
     requests.values().stream().filter(Request::resend).forEach(request -> write(request.frame()));
     waitingFrames.forEach(this::write);
     waitingFrames.clear();
@@ -1092,27 +1088,16 @@ final class DefaultParleyClient implements ParleyClient {
     });
   }
 
-  /** Sends and requests go out now when connected; otherwise the welcome handler sends them. */
   /*
    * One send per conversation is on the wire at a time, in the order the app made them. With several in
    * flight, one lost in a shard hand-off (Pekko drops buffered messages rather than reorder them) is
    * retried after a later one was stored, and the conversation would show them swapped.
    */
-  private boolean isFirstPendingOf(String conversationId, String key) {
-    return store.pendingSends().stream()
-        .filter(pending -> pending.conversationId().equals(conversationId))
-        .findFirst()
-        .map(pending -> pending.idempotencyKey().equals(key))
-        .orElse(false);
-  }
-
   private void transmitFirstPendingOf(String conversationId) {
-    store.pendingSends().stream()
-        .filter(pending -> pending.conversationId().equals(conversationId))
-        .findFirst()
-        .ifPresent(pending -> transmit((ObjectNode) Json.readTree(pending.frame())));
+    store.firstPendingOf(conversationId).ifPresent(pending -> transmit((ObjectNode) Json.readTree(pending.frame())));
   }
 
+  /** Sends and requests go out now when connected; otherwise the welcome handler sends them. */
   private void transmit(ObjectNode frame) {
     if (welcomed) {
       write(frame);
