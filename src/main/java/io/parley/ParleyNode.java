@@ -15,7 +15,6 @@ import io.parley.cluster.NodeHealth;
 import io.parley.config.ParleySettings;
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationHistory;
-import io.parley.conversation.ParticipantDevices;
 import io.parley.directory.ClaimRateLimiter;
 import io.parley.directory.DeviceDirectory;
 import io.parley.directory.KeyDirectory;
@@ -110,8 +109,7 @@ public final class ParleyNode {
           settings.session().askTimeout(), clock);
       KeyDirectory.init(system, settings.directory(), settings.session().maxDevicesPerUser(), clock,
           directory.notices());
-      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding),
-          ParticipantDevices.of(directory));
+      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding), directory);
       DeviceSession.init(system, settings.session(), history);
 
       var dataDir = settings.store().embedded().dataDir();

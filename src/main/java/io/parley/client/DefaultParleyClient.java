@@ -202,17 +202,11 @@ final class DefaultParleyClient implements ParleyClient {
       }
       try {
         long sentAt = settings.clock.millis();
-        Map<String, ObjectNode> envelopes = new LinkedHashMap<>();
-        byte[] plaintext = new Plaintext(text, sentAt).encode();
-        for (String user : recipients(conversationId)) {
-          for (int device : devicesOf(user, conversationId)) {
-            envelopes.put(user + ":" + device, seal(user, device, plaintext, conversationId));
-          }
-        }
-        ObjectNode frame = sendFrame(conversationId, key, envelopes.values());
+        List<ObjectNode> envelopes = sealForAllDevices(conversationId, new Plaintext(text, sentAt).encode());
+        ObjectNode frame = sendFrame(conversationId, key, envelopes);
         store.savePending(new DeviceStore.PendingSend(key, conversationId, text, sentAt, Json.write(frame)));
         sendFutures.put(key, result);
-        if (isFirstPendingOf(conversationId, key)) {
+        if (store.firstPendingOf(conversationId).filter(first -> first.idempotencyKey().equals(key)).isPresent()) {
           transmit(frame);
         }
       } catch (ParleyClientException e) {
@@ -327,11 +321,7 @@ final class DefaultParleyClient implements ParleyClient {
       byte[] plaintext = new Plaintext(text, settings.clock.millis()).encodeEphemeral();
       ObjectNode frame = frame("ephemeral").put("conversationId", conversationId);
       ArrayNode envelopes = frame.putArray("envelopes");
-      for (String user : recipients(conversationId)) {
-        for (int device : devicesOf(user, conversationId)) {
-          envelopes.add(seal(user, device, plaintext, conversationId));
-        }
-      }
+      sealForAllDevices(conversationId, plaintext).forEach(envelopes::add);
       return envelopes.isEmpty() ? null : frame;
     }).thenCompose(frame -> frame == null ? CompletableFuture.completedFuture(null)
         : request(frame, false).thenApply(ok -> null));
@@ -472,12 +462,8 @@ final class DefaultParleyClient implements ParleyClient {
     startHeartbeat(settings.heartbeatInterval == null ? serverInterval
         : Math.min(serverInterval, settings.heartbeatInterval.toMillis()));
     setState(ConnectionState.CONNECTED);
-    Set<String> conversationsResent = new HashSet<>();
-    for (DeviceStore.PendingSend pending : store.pendingSends()) {
-      if (conversationsResent.add(pending.conversationId())) {
-        write((ObjectNode) Json.readTree(pending.frame()));
-      }
-    }
+    store.pendingSends().stream().map(DeviceStore.PendingSend::conversationId).distinct()
+        .forEach(this::transmitFirstPendingOf);
     requests.values().stream().filter(Request::resend).forEach(request -> write(request.frame()));
     waitingFrames.forEach(this::write);
     waitingFrames.clear();
@@ -691,25 +677,14 @@ final class DefaultParleyClient implements ParleyClient {
       return;
     }
     try {
-      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
-      Plaintext plaintext = Plaintext.decode(crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      Plaintext plaintext = Plaintext.decode(open(envelope, fromUser, fromDevice));
       DeviceStore.Inbound inbound = new DeviceStore.Inbound(conversationId, seq, fromUser, fromDevice,
           plaintext.text(), plaintext.sentAt(), frame.path("sentAt").asLong());
       store.saveInbound(inbound);
       DecryptedMessage message = decrypted(inbound);
       toApp(() -> listener.onMessage(message), conversationId, seq);
-    } catch (SessionCrypto.OpenFailure failure) {
-      ParleyClientException error = switch (failure.reason) {
-        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
-        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, seq, fromUser, failure);
-        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
-            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION ? "no session with the sender"
-                : "invalid or tampered ciphertext", failure);
-      };
-      toApp(() -> listener.onError(error), conversationId, seq);
-    } catch (IllegalArgumentException malformed) {
-      ParleyClientException error = new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
-          fromDevice, "malformed envelope or plaintext", malformed);
+    } catch (SessionCrypto.OpenFailure | IllegalArgumentException failure) {
+      ParleyClientException error = unreadable(failure, conversationId, seq, fromUser, fromDevice, "");
       toApp(() -> listener.onError(error), conversationId, seq);
     }
   }
@@ -721,25 +696,37 @@ final class DefaultParleyClient implements ParleyClient {
     int fromDevice = frame.path("fromDevice").asInt();
     JsonNode envelope = frame.path("envelope");
     try {
-      byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
-      Plaintext plaintext = Plaintext.decodeEphemeral(
-          crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body));
+      Plaintext plaintext = Plaintext.decodeEphemeral(open(envelope, fromUser, fromDevice));
       EphemeralMessage message = new EphemeralMessage(conversationId, fromUser, fromDevice, plaintext.text());
       toApp(() -> listener.onEphemeral(message));
-    } catch (SessionCrypto.OpenFailure failure) {
-      ParleyClientException error = switch (failure.reason) {
-        case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
-        case DUPLICATE -> new ParleyClientException.Replayed(conversationId, 0, fromUser, failure);
-        case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser,
-            fromDevice, failure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
-                ? "ephemeral frame: no session with the sender" : "ephemeral frame: invalid or tampered ciphertext",
-            failure);
-      };
-      emitError(error);
-    } catch (IllegalArgumentException malformed) {
-      emitError(new ParleyClientException.DecryptionFailed(conversationId, 0, fromUser, fromDevice,
-          "ephemeral frame: malformed envelope or plaintext", malformed));
+    } catch (SessionCrypto.OpenFailure | IllegalArgumentException failure) {
+      emitError(unreadable(failure, conversationId, 0, fromUser, fromDevice, "ephemeral frame: "));
     }
+  }
+
+  /** The decrypted bytes of an envelope; a body that is not base64 is an {@link IllegalArgumentException}. */
+  private byte[] open(JsonNode envelope, String fromUser, int fromDevice) throws SessionCrypto.OpenFailure {
+    byte[] body = Base64.getDecoder().decode(envelope.path("body").asText());
+    return crypto.decrypt(fromUser, fromDevice, envelope.path("type").asInt(), body);
+  }
+
+  /**
+   * What the app is told about an envelope that could not be opened ({@link SessionCrypto.OpenFailure}) or
+   * read ({@link IllegalArgumentException}); {@code seq} is 0 for an ephemeral frame.
+   */
+  private static ParleyClientException unreadable(Exception failure, String conversationId, long seq,
+                                                  String fromUser, int fromDevice, String prefix) {
+    if (!(failure instanceof SessionCrypto.OpenFailure openFailure)) {
+      return new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser, fromDevice,
+          prefix + "malformed envelope or plaintext", failure);
+    }
+    return switch (openFailure.reason) {
+      case UNTRUSTED -> new ParleyClientException.UntrustedIdentity(fromUser, fromDevice, conversationId, failure);
+      case DUPLICATE -> new ParleyClientException.Replayed(conversationId, seq, fromUser, failure);
+      case INVALID, NO_SESSION -> new ParleyClientException.DecryptionFailed(conversationId, seq, fromUser,
+          fromDevice, prefix + (openFailure.reason == SessionCrypto.OpenFailure.Reason.NO_SESSION
+              ? "no session with the sender" : "invalid or tampered ciphertext"), failure);
+    };
   }
 
   private static DecryptedMessage decrypted(DeviceStore.Inbound in) {
@@ -909,6 +896,17 @@ final class DefaultParleyClient implements ParleyClient {
       throw new ParleyClientException.ServerError("invalid_keys", "the directory served an invalid bundle", false,
           conversationId);
     }
+  }
+
+  /** One envelope for each device of each recipient, this user's other devices included. */
+  private List<ObjectNode> sealForAllDevices(String conversationId, byte[] plaintext) {
+    List<ObjectNode> envelopes = new ArrayList<>();
+    for (String user : recipients(conversationId)) {
+      for (int device : devicesOf(user, conversationId)) {
+        envelopes.add(seal(user, device, plaintext, conversationId));
+      }
+    }
+    return envelopes;
   }
 
   private ObjectNode seal(String user, int device, byte[] plaintext, String conversationId) {
@@ -1090,27 +1088,16 @@ final class DefaultParleyClient implements ParleyClient {
     });
   }
 
-  /** Sends and requests go out now when connected; otherwise the welcome handler sends them. */
   /*
    * One send per conversation is on the wire at a time, in the order the app made them. With several in
    * flight, one lost in a shard hand-off (Pekko drops buffered messages rather than reorder them) is
    * retried after a later one was stored, and the conversation would show them swapped.
    */
-  private boolean isFirstPendingOf(String conversationId, String key) {
-    return store.pendingSends().stream()
-        .filter(pending -> pending.conversationId().equals(conversationId))
-        .findFirst()
-        .map(pending -> pending.idempotencyKey().equals(key))
-        .orElse(false);
-  }
-
   private void transmitFirstPendingOf(String conversationId) {
-    store.pendingSends().stream()
-        .filter(pending -> pending.conversationId().equals(conversationId))
-        .findFirst()
-        .ifPresent(pending -> transmit((ObjectNode) Json.readTree(pending.frame())));
+    store.firstPendingOf(conversationId).ifPresent(pending -> transmit((ObjectNode) Json.readTree(pending.frame())));
   }
 
+  /** Sends and requests go out now when connected; otherwise the welcome handler sends them. */
   private void transmit(ObjectNode frame) {
     if (welcomed) {
       write(frame);

@@ -440,6 +440,11 @@ final class DeviceStore implements IdentityKeyStore, PreKeyStore, SignedPreKeySt
     return List.copyOf(pending.values());
   }
 
+  /** The oldest pending send to {@code conversationId}: the one of that conversation allowed on the wire. */
+  synchronized Optional<PendingSend> firstPendingOf(String conversationId) {
+    return pending.values().stream().filter(send -> send.conversationId().equals(conversationId)).findFirst();
+  }
+
   synchronized Optional<PendingSend> pendingSend(String idempotencyKey) {
     return Optional.ofNullable(pending.get(idempotencyKey));
   }

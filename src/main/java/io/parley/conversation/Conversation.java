@@ -3,6 +3,7 @@ package io.parley.conversation;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.parley.config.ParleySettings.ConversationSettings;
+import io.parley.directory.DeviceDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.observability.Metrics;
 import io.parley.protocol.ErrorCode;
@@ -139,7 +140,7 @@ public final class Conversation
   private final ConversationSettings settings;
   private final Clock clock;
   private final ConversationFanout fanout;
-  private final ParticipantDevices devices;
+  private final DeviceDirectory directory;
   private final ActorContext<Command> context;
   /**
    * Runtime only, never part of the state: a post is waiting for the directory. Commands that could persist
@@ -148,14 +149,14 @@ public final class Conversation
   private boolean lookingUp;
 
   public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout,
-                          ParticipantDevices devices) {
+                          DeviceDirectory directory) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), settings, clock, fanout, devices)));
+        create(ctx.getEntityId(), settings, clock, fanout, directory)));
   }
 
   public static Behavior<Command> create(String conversationId, ConversationSettings settings, Clock clock,
-                                         ConversationFanout fanout, ParticipantDevices devices) {
-    return Behaviors.setup(ctx -> new Conversation(ctx, conversationId, settings, clock, fanout, devices));
+                                         ConversationFanout fanout, DeviceDirectory directory) {
+    return Behaviors.setup(ctx -> new Conversation(ctx, conversationId, settings, clock, fanout, directory));
   }
 
   public static PersistenceId persistenceId(String conversationId) {
@@ -163,14 +164,14 @@ public final class Conversation
   }
 
   private Conversation(ActorContext<Command> context, String conversationId, ConversationSettings settings,
-                       Clock clock, ConversationFanout fanout, ParticipantDevices devices) {
+                       Clock clock, ConversationFanout fanout, DeviceDirectory directory) {
     super(persistenceId(conversationId));
     this.context = context;
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
-    this.devices = devices;
+    this.directory = directory;
   }
 
   @Override
@@ -297,7 +298,7 @@ public final class Conversation
     Map<String, Set<Integer>> cached = new HashMap<>();
     Map<String, CompletableFuture<Set<Integer>>> lookUps = new HashMap<>();
     for (String participant : state.participants()) {
-      CompletableFuture<Set<Integer>> list = devices.cached(participant).toCompletableFuture();
+      CompletableFuture<Set<Integer>> list = cachedDevices(participant);
       if (list.isDone() && !list.isCompletedExceptionally()) {
         cached.put(participant, list.join());
       } else {
@@ -306,7 +307,7 @@ public final class Conversation
     }
     DeviceCheck.Mismatch mismatch = DeviceCheck.compare(cmd.sender(), cmd.envelopes(), cached);
     // a cached list may be behind the directory: a disagreement is only believed after a fresh read
-    mismatch.accounts().forEach(account -> lookUps.put(account, devices.current(account).toCompletableFuture()));
+    mismatch.accounts().forEach(account -> lookUps.put(account, currentDevices(account)));
     if (lookUps.isEmpty()) {
       return persistPost(state, cmd).thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
     }
@@ -401,8 +402,20 @@ public final class Conversation
   }
 
   private Optional<Set<Integer>> cachedNow(String account) {
-    CompletableFuture<Set<Integer>> list = devices.cached(account).toCompletableFuture();
+    CompletableFuture<Set<Integer>> list = cachedDevices(account);
     return list.isDone() && !list.isCompletedExceptionally() ? Optional.of(list.join()) : Optional.empty();
+  }
+
+  /** The account's devices from this node's cache: completed at once when cached, read through otherwise. */
+  private CompletableFuture<Set<Integer>> cachedDevices(String account) {
+    return directory.cachedDevices(account).<Set<Integer>>thenApply(DeviceDirectory.DeviceList::devices)
+        .toCompletableFuture();
+  }
+
+  /** The account's current devices from the directory, which refreshes the cache. */
+  private CompletableFuture<Set<Integer>> currentDevices(String account) {
+    return directory.devices(account).<Set<Integer>>thenApply(DeviceDirectory.DeviceList::devices)
+        .toCompletableFuture();
   }
 
   private Effect<Event, State> answerAndUnstash(Post cmd, Reply reply) {
