@@ -26,7 +26,7 @@ import io.parley.gateway.HttpEdge;
 import io.parley.identity.Accounts;
 import io.parley.identity.Pepper;
 import io.parley.inbox.Inbox;
-import io.parley.inbox.InboxFanout;
+import io.parley.session.SessionFanout;
 import io.parley.limits.RateLimits;
 import io.parley.observability.MetricsEndpoint;
 import io.parley.presence.Presence;
@@ -109,7 +109,7 @@ public final class ParleyNode {
           settings.session().askTimeout(), clock);
       KeyDirectory.init(system, settings.directory(), settings.session().maxDevicesPerUser(), clock,
           directory.notices());
-      Conversation.init(system, settings.conversation(), clock, new InboxFanout(sharding), directory);
+      Conversation.init(system, settings.conversation(), clock, new SessionFanout(sharding, directory), directory);
       DeviceSession.init(system, settings.session(), history);
 
       var dataDir = settings.store().embedded().dataDir();

@@ -48,6 +48,8 @@ final class DefaultParleyClient implements ParleyClient {
   /** How long the server recognises an idempotency key (docs/protocol.md). */
   private static final Duration DEDUP_WINDOW = Duration.ofHours(24);
   private static final int RECENTLY_STORED = 1024;
+  /** Marks the stand-in for a message of this device's own, made from its ack (never a server field). */
+  private static final String OWN_SEND = "parleyOwnSend";
 
   /**
    * A request that waits for an answer carrying its {@code requestId}; sent again after a reconnect if
@@ -659,6 +661,10 @@ final class DefaultParleyClient implements ParleyClient {
     }
     String fromUser = frame.path("fromUser").asText();
     int fromDevice = frame.path("fromDevice").asInt();
+    if (frame.path(OWN_SEND).asBoolean()) {
+      store.delivered(conversationId, seq); // known from its ack: the server has it counted as sent already
+      return;
+    }
     if (fromUser.equals(accountId) && fromDevice == settings.device) {
       delivered(conversationId, seq);
       return;
@@ -774,6 +780,9 @@ final class DefaultParleyClient implements ParleyClient {
     mismatchRounds.remove(key);
     transmitFirstPendingOf(pending.conversationId());
     long seq = ack.path("seq").asLong();
+    // the server pushes no frame for this device's own message: its seq takes its place in the order here
+    release(sequencer.offerOwn(pending.conversationId(), seq, frame("message")
+        .put("conversationId", pending.conversationId()).put("seq", seq).put(OWN_SEND, true)));
     recentlyStored.put(pending.conversationId() + " " + key, new StoredSend(seq, settings.clock.millis()));
     SentMessage sent = new SentMessage(pending.conversationId(), key, seq, ack.path("duplicate").asBoolean());
     CompletableFuture<Long> future = sendFutures.remove(key);

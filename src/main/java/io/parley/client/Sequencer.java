@@ -51,6 +51,19 @@ final class Sequencer<E> {
   }
 
   /**
+   * One of this device's own messages, known from its ack: the server sends the device no frame for it. It is
+   * released in its place in the order, but opens no gap by itself: the ack travels apart from the frames
+   * pushed before it, so the seqs below it may still be on their way.
+   */
+  Released<E> offerOwn(String conversationId, long seq, E event) {
+    if (seq < expected(conversationId)) {
+      return new Released<>(List.of(), Optional.empty());
+    }
+    held.computeIfAbsent(conversationId, id -> new TreeMap<>()).putIfAbsent(seq, event);
+    return new Released<>(drain(conversationId), Optional.empty());
+  }
+
+  /**
    * The server has sent everything that exists for this device in {@code fromSeq..toSeq}: seqs of the range
    * still missing are not visible to this device (before it joined), so they are passed over.
    */

@@ -62,8 +62,12 @@ public final class Conversation
 
   public record RemoveMember(String by, String user, ActorRef<Reply> replyTo) implements Command {}
 
-  public record Post(DeviceAddress sender, String idempotencyKey, List<SealedEnvelope> envelopes,
-                     ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * A message from {@code sender}'s device. The answer is a {@link Posted} carrying {@code tag}, so that a
+   * connection can take the answers of all its sends through one message adapter.
+   */
+  public record Post(DeviceAddress sender, String idempotencyKey, List<SealedEnvelope> envelopes, long tag,
+                     ActorRef<Posted> replyTo) implements Command {}
 
   public record GetInfo(String asUser, ActorRef<Reply> replyTo) implements Command {}
 
@@ -87,9 +91,19 @@ public final class Conversation
       implements Command {}
 
   // ---- replies ----
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Accepted.class, name = "accepted"),
+    @JsonSubTypes.Type(value = Rejected.class, name = "rejected"),
+    @JsonSubTypes.Type(value = Info.class, name = "info"),
+    @JsonSubTypes.Type(value = DeviceMismatch.class, name = "mismatch")
+  })
   public sealed interface Reply extends CborSerializable {}
 
   public record Accepted(long seq, boolean duplicate) implements Reply {}
+
+  /** The answer to a {@link Post}: {@code reply} for the post that carried {@code tag}. */
+  public record Posted(long tag, Reply reply) implements CborSerializable {}
 
   public record Rejected(ErrorCode code, String message) implements Reply {}
 
@@ -202,7 +216,7 @@ public final class Conversation
         .onCommand(Create.class, this::onCreate)
         .onCommand(AddMember.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(RemoveMember.class, (s, c) -> unknown(c.replyTo()))
-        .onCommand(Post.class, (s, c) -> unknown(c.replyTo()))
+        .onCommand(Post.class, (s, c) -> Effect().reply(c.replyTo(), new Posted(c.tag(), UNKNOWN)))
         .onCommand(GetInfo.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(MarkRead.class, (s, c) -> unknown(c.replyTo()))
         .onCommand(MarkDelivered.class, (s, c) -> Effect().none())
@@ -224,8 +238,10 @@ public final class Conversation
     return builder.build();
   }
 
+  private static final Rejected UNKNOWN = new Rejected(ErrorCode.UNKNOWN_CONVERSATION, "no such conversation");
+
   private Effect<Event, State> unknown(ActorRef<Reply> replyTo) {
-    return Effect().reply(replyTo, new Rejected(ErrorCode.UNKNOWN_CONVERSATION, "no such conversation"));
+    return Effect().reply(replyTo, UNKNOWN);
   }
 
   private Effect<Event, State> onCreate(Empty state, Create cmd) {
@@ -241,7 +257,7 @@ public final class Conversation
     }
     Created created = new Created(cmd.by(), List.copyOf(members), now());
     return Effect().persist(created)
-        .thenRun(next -> publish(next, created, created.participants()))
+        .thenRun(next -> publish(next, created, created.participants(), ((Active) next).joinedAt()))
         .thenReply(cmd.replyTo(), next -> new Accepted(1, false));
   }
 
@@ -268,7 +284,7 @@ public final class Conversation
     }
     MemberAdded added = new MemberAdded(cmd.by(), cmd.user(), now());
     return Effect().persist(added)
-        .thenRun(next -> publish(next, added, ((Active) next).participants()))
+        .thenRun(next -> publish(next, added, ((Active) next).participants(), ((Active) next).joinedAt()))
         .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
   }
 
@@ -284,16 +300,18 @@ public final class Conversation
       return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq(), true));
     }
     MemberRemoved removed = new MemberRemoved(cmd.by(), cmd.user(), now());
+    // the member who leaves hears of it too, from the seq they had joined at
     List<String> audience = state.participants();
+    Map<String, Long> joinedBefore = state.joinedAt();
     return Effect().persist(removed)
-        .thenRun(next -> publish(next, removed, audience))
+        .thenRun(next -> publish(next, removed, audience, joinedBefore))
         .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
   }
 
   private Effect<Event, State> onPost(Active state, Post cmd) {
     Optional<Reply> refused = refusal(state, cmd);
     if (refused.isPresent()) {
-      return Effect().reply(cmd.replyTo(), refused.get());
+      return Effect().reply(cmd.replyTo(), new Posted(cmd.tag(), refused.get()));
     }
     Map<String, Set<Integer>> cached = new HashMap<>();
     Map<String, CompletableFuture<Set<Integer>>> lookUps = new HashMap<>();
@@ -309,7 +327,7 @@ public final class Conversation
     // a cached list may be behind the directory: a disagreement is only believed after a fresh read
     mismatch.accounts().forEach(account -> lookUps.put(account, currentDevices(account)));
     if (lookUps.isEmpty()) {
-      return persistPost(state, cmd).thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
+      return persistPost(state, cmd).thenReply(cmd.replyTo(), next -> accepted(cmd, next));
     }
     lookingUp = true;
     context.pipeToSelf(allOf(lookUps), (current, failure) -> new DevicesLooked(cmd, current, failure));
@@ -397,7 +415,7 @@ public final class Conversation
       return answerAndUnstash(cmd, new DeviceMismatch(mismatch.missing(), mismatch.stale()));
     }
     return persistPost(state, cmd)
-        .thenRun(next -> cmd.replyTo().tell(new Accepted(((Active) next).lastSeq(), false)))
+        .thenRun(next -> cmd.replyTo().tell(accepted(cmd, next)))
         .thenUnstashAll();
   }
 
@@ -419,8 +437,12 @@ public final class Conversation
   }
 
   private Effect<Event, State> answerAndUnstash(Post cmd, Reply reply) {
-    cmd.replyTo().tell(reply);
+    cmd.replyTo().tell(new Posted(cmd.tag(), reply));
     return Effect().unstashAll();
+  }
+
+  private static Posted accepted(Post cmd, State next) {
+    return new Posted(cmd.tag(), new Accepted(((Active) next).lastSeq(), false));
   }
 
   private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> persistPost(Active state, Post cmd) {
@@ -428,7 +450,8 @@ public final class Conversation
     long started = System.nanoTime();
     return Effect().persist(posted).thenRun(next -> {
       Metrics.persisted(java.time.Duration.ofNanos(System.nanoTime() - started));
-      publish(next, posted, state.participants());
+      Active active = (Active) next;
+      fanout.message(conversationId, active.lastSeq(), posted, active.joinedAt());
     });
   }
 
@@ -470,8 +493,8 @@ public final class Conversation
     return Effect().none();
   }
 
-  private void publish(State next, Event event, List<String> audience) {
-    fanout.published(new ConversationEvent(conversationId, ((Active) next).lastSeq(), event), audience);
+  private void publish(State next, Event event, List<String> audience, Map<String, Long> joinedAt) {
+    fanout.membership(new ConversationEvent(conversationId, ((Active) next).lastSeq(), event), audience, joinedAt);
   }
 
   private Effect<Event, State> notParticipant(ActorRef<Reply> replyTo) {

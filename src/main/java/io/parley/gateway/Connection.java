@@ -28,6 +28,7 @@ import io.parley.session.EventFrames;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -93,6 +94,17 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** A request finished: the frames to send (possibly none). */
   private record Answered(List<ServerFrame> frames) implements Command {}
 
+  /** A conversation's answer to one of this connection's sends. */
+  private record PostAnswered(Conversation.Posted posted) implements Command {}
+
+  /** The send limit refused the send with {@code tag}. */
+  private record SendLimited(long tag, long retryAfterMs) implements Command {}
+
+  private enum SweepSends implements Command { INSTANCE }
+
+  /** A send on its way to its conversation, by tag. */
+  private record PendingSend(String conversationId, String idempotencyKey, long startedNanos) {}
+
   /** Close codes; see docs/protocol.md. */
   public static final int CLOSE_REPLACED = 4000;
   public static final int CLOSE_HELLO_TIMEOUT = 4001;
@@ -105,6 +117,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private static final int MAX_PENDING_REQUESTS = 64;
   private static final Duration KEEP_ALIVE_EVERY = Duration.ofSeconds(60);
+  private static final Duration SEND_SWEEP_EVERY = Duration.ofSeconds(1);
 
   /** Everything a connection needs from its node. */
   public record Deps(TokenVerifier verifier, ClusterSharding sharding, ConversationHistory history,
@@ -120,6 +133,11 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final Outbound outbound;
   private final ActorRef<DeviceOutbound> sessionInbox;
   private final ActorRef<ServerFrame> presenceInbox;
+  private final ActorRef<Conversation.Posted> postAnswers;
+  private final Map<Long, PendingSend> sends = new HashMap<>();
+  private long lastSendTag;
+  /** The bound session itself, once attached: acks go to it directly, not through the shard region. */
+  private ActorRef<DeviceSession.Command> attachedSession;
   private final ArrayDeque<ActorRef<StreamAck>> heldAcks = new ArrayDeque<>();
   private DeviceAddress device;
   private boolean helloInProgress;
@@ -136,6 +154,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.outbound = outbound;
     this.sessionInbox = ctx.messageAdapter(DeviceOutbound.class, FromSession::new);
     this.presenceInbox = ctx.messageAdapter(ServerFrame.class, PresencePush::new);
+    this.postAnswers = ctx.messageAdapter(Conversation.Posted.class, PostAnswered::new);
     timers.startSingleTimer(HelloTimeout.INSTANCE, deps.session().helloTimeout());
     Metrics.connectionOpened();
   }
@@ -147,6 +166,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessage(Inbound.class, this::onInbound)
         .onMessage(HelloChecked.class, this::onHelloChecked)
         .onMessage(Answered.class, this::onAnswered)
+        .onMessage(PostAnswered.class, msg -> onPostAnswered(msg.posted()))
+        .onMessage(SendLimited.class, this::onSendLimited)
+        .onMessageEquals(SweepSends.INSTANCE, this::sweepSends)
         .onMessage(FromSession.class, msg -> onSession(msg.message()))
         .onMessage(PresencePush.class, msg -> {
           if (attached) {
@@ -272,7 +294,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (frame instanceof ClientFrame.Send send) {
       onSend(send);
     } else if (frame instanceof ClientFrame.DeliveryAck ack) {
-      session().tell(new DeviceSession.Acked(sessionInbox, ack.conversationId(), ack.seq()));
+      if (attachedSession != null) {
+        attachedSession.tell(new DeviceSession.Acked(sessionInbox, ack.conversationId(), ack.seq()));
+      }
     } else if (frame instanceof ClientFrame.Create create) {
       askConversation(create.conversationId(),
           replyTo -> new Conversation.Create(device.user(), create.participants(), replyTo),
@@ -316,22 +340,70 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     // the limit is checked before the conversation sees the send: a refused send stores nothing and leaves
     // its idempotency key unused, so the retry after retryAfterMs is stored as new
     DeviceAddress me = device;
-    long started = System.nanoTime();
-    CompletionStage<List<ServerFrame>> answer = deps.limits().trySend(me.user()).thenCompose(decision ->
-        decision.allowed()
-            ? conversationAnswer(send.conversationId(),
-                replyTo -> new Conversation.Post(me, send.idempotencyKey(), envelopes, replyTo),
-                accepted -> {
-                  Metrics.acknowledged(accepted.duplicate(), Duration.ofNanos(System.nanoTime() - started));
-                  return new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(),
-                      accepted.duplicate());
-                },
-                null, send.idempotencyKey())
-            : CompletableFuture.completedFuture(List.of(error(ErrorCode.RATE_LIMITED,
-                    "too many messages; retry after retryAfterMs with the same idempotency key")
-                .withRequest(null, send.conversationId(), send.idempotencyKey())
-                .withRetryAfter(decision.retryAfterMs()))));
-    answerWith(answer, null, send.conversationId(), send.idempotencyKey());
+    long tag = ++lastSendTag;
+    sends.put(tag, new PendingSend(send.conversationId(), send.idempotencyKey(), System.nanoTime()));
+    pending++;
+    if (!timers.isTimerActive(SweepSends.INSTANCE)) {
+      timers.startTimerWithFixedDelay(SweepSends.INSTANCE, SEND_SWEEP_EVERY);
+    }
+    EntityRef<Conversation.Command> conversation = conversation(send.conversationId());
+    ActorRef<Command> self = getContext().getSelf();
+    deps.limits().trySend(me.user()).whenComplete((decision, failure) -> {
+      if (decision == null || decision.allowed()) {
+        conversation.tell(new Conversation.Post(me, send.idempotencyKey(), envelopes, tag, postAnswers));
+      } else {
+        self.tell(new SendLimited(tag, decision.retryAfterMs()));
+      }
+    });
+  }
+
+  private Behavior<Command> onPostAnswered(Conversation.Posted posted) {
+    PendingSend send = sends.remove(posted.tag());
+    if (send == null) {
+      return this; // answered unavailable already, after the ask timeout
+    }
+    ServerFrame frame;
+    if (posted.reply() instanceof Conversation.Accepted accepted) {
+      Metrics.acknowledged(accepted.duplicate(), Duration.ofNanos(System.nanoTime() - send.startedNanos()));
+      frame = new ServerFrame.Ack(send.conversationId(), send.idempotencyKey(), accepted.seq(), accepted.duplicate());
+    } else {
+      frame = refusedFrame(posted.reply(), null, send.conversationId(), send.idempotencyKey());
+    }
+    return answered(List.of(frame));
+  }
+
+  private Behavior<Command> onSendLimited(SendLimited limited) {
+    PendingSend send = sends.remove(limited.tag());
+    if (send == null) {
+      return this;
+    }
+    return answered(List.of(error(ErrorCode.RATE_LIMITED,
+            "too many messages; retry after retryAfterMs with the same idempotency key")
+        .withRequest(null, send.conversationId(), send.idempotencyKey())
+        .withRetryAfter(limited.retryAfterMs())));
+  }
+
+  /** Sends whose conversation has not answered within the ask timeout are answered unavailable (retry). */
+  private Behavior<Command> sweepSends() {
+    long expired = System.nanoTime() - deps.session().askTimeout().toNanos();
+    List<ServerFrame> timedOut = new ArrayList<>();
+    sends.entrySet().removeIf(entry -> {
+      PendingSend send = entry.getValue();
+      if (send.startedNanos() - expired > 0) {
+        return false;
+      }
+      timedOut.add(error(ErrorCode.UNAVAILABLE, "the request timed out, retry it")
+          .withRequest(null, send.conversationId(), send.idempotencyKey()));
+      return true;
+    });
+    if (sends.isEmpty()) {
+      timers.cancel(SweepSends.INSTANCE);
+    }
+    Behavior<Command> next = this;
+    for (ServerFrame frame : timedOut) {
+      next = answered(List.of(frame));
+    }
+    return next;
   }
 
   /**
@@ -502,8 +574,13 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   }
 
   private Behavior<Command> onAnswered(Answered answered) {
+    return answered(answered.frames());
+  }
+
+  /** A request is finished: its frames go out, and a held frame may be read again. */
+  private Behavior<Command> answered(List<ServerFrame> frames) {
     pending--;
-    answered.frames().forEach(this::send);
+    frames.forEach(this::send);
     if (drained != null && pending == 0) {
       return endWith(drained, CLOSE_SERVICE_RESTART, "service_restart");
     }
@@ -519,6 +596,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (message instanceof DeviceOutbound.Attached attached) {
       if (!this.attached) {
         this.attached = true;
+        this.attachedSession = attached.session();
         timers.cancel(AttachTimeout.INSTANCE);
         getContext().watchWith(attached.session(), new SessionGone());
         timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, KEEP_ALIVE_EVERY);

@@ -2,11 +2,8 @@ package io.parley.inbox;
 
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
-import io.parley.conversation.SealedEnvelope;
-import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
-import io.parley.session.DeviceSession;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -29,12 +26,13 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * One user's inbox: which devices the user has and which conversations the user is in (with the seq at
- * which the user joined). It forwards every conversation event to each of the user's device sessions.
+ * which the user joined). It is not on the message path: conversations deliver straight to device sessions,
+ * and tell the inbox only of membership changes.
  *
  * <p>It also keeps the user's receipt markers: per conversation, the highest seq the user has received on
  * any device and the highest the user has read. Markers advance at the pace of acknowledgements, so they
  * are persisted in batches ({@code receiptFlush} apart, and when the inbox stops) rather than one event per
- * acknowledgement; the receipts themselves go out to the other participants at once.
+ * acknowledgement; the conversation tells the other participants' devices itself.
  */
 public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event, Inbox.State> {
 
@@ -42,28 +40,18 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public sealed interface Command extends CborSerializable {}
 
-  /** A persisted conversation event for this user. */
-  public record Deliver(ConversationEvent event) implements Command {}
+  /** A persisted membership event (created, added, removed) of a conversation this user is or was in. */
+  public record MembershipChanged(ConversationEvent event) implements Command {}
 
   /** The conversation lists this user as a member since {@code fromSeq} (sent after a conversation recovers). */
   public record MemberOf(String conversationId, long fromSeq) implements Command {}
-
-  public record Typing(String conversationId, DeviceAddress from, boolean active) implements Command {}
-
-  /** Ciphertexts of an ephemeral frame for this user's devices, one per device it names. */
-  public record Ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes)
-      implements Command {}
 
   public record RegisterDevice(int device, ActorRef<Registration> replyTo) implements Command {}
 
   public record ListConversations(ActorRef<Conversations> replyTo) implements Command {}
 
-  /** This user has received or read up to {@code seq}; {@code audience}: the conversation's other members. */
-  public record MarkReceipt(String conversationId, ReceiptKind kind, long seq, List<String> audience)
-      implements Command {}
-
-  /** Another member's marker advanced: tell this user's live devices. */
-  public record ReceiptNotice(String conversationId, String reader, ReceiptKind kind, long seq) implements Command {}
+  /** This user has received or read up to {@code seq}. */
+  public record MarkReceipt(String conversationId, ReceiptKind kind, long seq) implements Command {}
 
   public record GetReceipts(String conversationId, ActorRef<Markers> replyTo) implements Command {}
 
@@ -160,7 +148,6 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   private final String user;
   private final int maxDevices;
   private final Clock clock;
-  private final ClusterSharding sharding;
   private final TimerScheduler<Command> timers;
   private final Duration receiptFlush;
   /** Runtime only: markers advanced since the last {@link ReceiptsAdvanced}, merged over the state when read. */
@@ -173,17 +160,14 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   }
 
   public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Inbox(user, maxDevices, clock, ClusterSharding.get(ctx.getSystem()), timers, receiptFlush)));
+    return Behaviors.withTimers(timers -> new Inbox(user, maxDevices, clock, timers, receiptFlush));
   }
 
-  private Inbox(String user, int maxDevices, Clock clock, ClusterSharding sharding, TimerScheduler<Command> timers,
-                Duration receiptFlush) {
+  private Inbox(String user, int maxDevices, Clock clock, TimerScheduler<Command> timers, Duration receiptFlush) {
     super(PersistenceId.of(ENTITY_KEY.name(), user));
     this.user = user;
     this.maxDevices = maxDevices;
     this.clock = clock;
-    this.sharding = sharding;
     this.timers = timers;
     this.receiptFlush = receiptFlush;
   }
@@ -201,10 +185,8 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
-        .onCommand(Deliver.class, this::onDeliver)
+        .onCommand(MembershipChanged.class, this::onMembershipChanged)
         .onCommand(MemberOf.class, this::onMemberOf)
-        .onCommand(Typing.class, this::onTyping)
-        .onCommand(Ephemeral.class, this::onEphemeral)
         .onCommand(RegisterDevice.class, this::onRegisterDevice)
         .onCommand(RemoveDevice.class, (state, cmd) -> state.devices().containsKey(cmd.device())
             ? Effect().persist(new DeviceRemoved(cmd.device()))
@@ -212,14 +194,13 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onCommand(ListConversations.class, (state, cmd) ->
             Effect().reply(cmd.replyTo(), new Conversations(state.conversations())))
         .onCommand(MarkReceipt.class, this::onMarkReceipt)
-        .onCommand(ReceiptNotice.class, this::onReceiptNotice)
         .onCommand(GetReceipts.class, (state, cmd) -> Effect().reply(cmd.replyTo(), markers(state, cmd.conversationId())))
         .onCommand(FlushReceipts.class, (state, cmd) -> flushReceipts())
         .onCommand(Stop.class, (state, cmd) -> unflushed.isEmpty() ? Effect().stop() : flushReceipts().thenStop())
         .build();
   }
 
-  /** The single writer of this user's markers: only an advance is kept and announced, so none goes backwards. */
+  /** The single writer of this user's markers: only an advance is kept, so none goes backwards. */
   private Effect<Event, State> onMarkReceipt(State state, MarkReceipt cmd) {
     Markers current = markers(state, cmd.conversationId());
     if (cmd.seq() <= current.of(cmd.kind())) {
@@ -229,15 +210,6 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     if (!timers.isTimerActive(FlushReceipts.INSTANCE)) {
       timers.startSingleTimer(FlushReceipts.INSTANCE, receiptFlush);
     }
-    ReceiptNotice notice = new ReceiptNotice(cmd.conversationId(), user, cmd.kind(), cmd.seq());
-    cmd.audience().forEach(member -> sharding.entityRefFor(ENTITY_KEY, member).tell(notice));
-    return Effect().none();
-  }
-
-  private Effect<Event, State> onReceiptNotice(State state, ReceiptNotice cmd) {
-    DeviceSession.ReceiptNotice notice =
-        new DeviceSession.ReceiptNotice(cmd.conversationId(), cmd.reader(), cmd.kind(), cmd.seq());
-    state.devices().keySet().forEach(device -> session(new DeviceAddress(user, device)).tell(notice));
     return Effect().none();
   }
 
@@ -256,23 +228,16 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     return pending == null ? stored : stored.max(pending);
   }
 
-  private Effect<Event, State> onDeliver(State state, Deliver cmd) {
+  private Effect<Event, State> onMembershipChanged(State state, MembershipChanged cmd) {
     ConversationEvent event = cmd.event();
     String conversationId = event.conversationId();
     boolean member = state.conversations().containsKey(conversationId);
     if (event.event() instanceof Conversation.MemberRemoved removed && removed.user().equals(user)) {
-      long fromSeq = state.conversations().getOrDefault(conversationId, event.seq());
-      forward(state, event, fromSeq);
       unflushed.remove(conversationId); // the markers of a conversation left go with it
       return member ? Effect().persist(new Left(conversationId)) : Effect().none();
     }
-    if (!member) {
-      // joined now (created, added) or the join notice was lost: start where this event is
-      return Effect().persist(new Joined(conversationId, event.seq()))
-          .thenRun(next -> forward(next, event, event.seq()));
-    }
-    forward(state, event, state.conversations().get(conversationId));
-    return Effect().none();
+    // joined now (created, added), or the notice of an earlier change was lost: start where this event is
+    return member ? Effect().none() : Effect().persist(new Joined(conversationId, event.seq()));
   }
 
   private Effect<Event, State> onMemberOf(State state, MemberOf cmd) {
@@ -280,27 +245,6 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
       return Effect().none();
     }
     return Effect().persist(new Joined(cmd.conversationId(), cmd.fromSeq()));
-  }
-
-  private Effect<Event, State> onTyping(State state, Typing cmd) {
-    state.devices().keySet().forEach(device -> {
-      DeviceAddress address = new DeviceAddress(user, device);
-      if (!address.equals(cmd.from())) {
-        session(address).tell(new DeviceSession.TypingNotice(cmd.conversationId(), cmd.from(), cmd.active()));
-      }
-    });
-    return Effect().none();
-  }
-
-  /** To the sessions of the devices the user has; each passes its envelope on only while connected. */
-  private Effect<Event, State> onEphemeral(State state, Ephemeral cmd) {
-    for (SealedEnvelope envelope : cmd.envelopes()) {
-      if (state.devices().containsKey(envelope.device()) && !envelope.recipient().equals(cmd.from())) {
-        session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(cmd.conversationId(), cmd.from(),
-            envelope));
-      }
-    }
-    return Effect().none();
   }
 
   private Effect<Event, State> onRegisterDevice(State state, RegisterDevice cmd) {
@@ -312,15 +256,6 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     }
     return Effect().persist(new DeviceRegistered(cmd.device(), clock.millis()))
         .thenReply(cmd.replyTo(), next -> new Registered(cmd.device()));
-  }
-
-  private void forward(State state, ConversationEvent event, long fromSeq) {
-    state.devices().keySet().forEach(device ->
-        session(new DeviceAddress(user, device)).tell(new DeviceSession.Deliver(event, fromSeq)));
-  }
-
-  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<DeviceSession.Command> session(DeviceAddress address) {
-    return sharding.entityRefFor(DeviceSession.ENTITY_KEY, address.entityId());
   }
 
   @Override

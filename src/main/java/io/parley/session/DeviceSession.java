@@ -1,11 +1,11 @@
 package io.parley.session;
 
 import io.parley.config.ParleySettings.SessionSettings;
+import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
 import io.parley.identity.DeviceAddress;
-import io.parley.conversation.Conversation;
 import io.parley.inbox.Inbox;
 import io.parley.observability.Metrics;
 import io.parley.protocol.ReceiptKind;
@@ -14,16 +14,17 @@ import io.parley.serialization.CborSerializable;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -34,10 +35,12 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * The session of one device: binds the device's live connection and delivers each conversation's events
  * to it in seq order without gaps. The journal is the source of truth: live events are pushed directly
  * when they are the next seq, and anything else (resume, a gap, a paused window) is read from the journal.
- * Acknowledged cursors are persisted by the {@link DeviceCursors} child; runtime delivery state lives here
- * and is rebuilt on every bind.
+ *
+ * <p>Three states, one behavior each: {@link #unbound} (no connection), {@link #binding} (a connection is
+ * waiting for the list of the user's conversations) and {@link #live}. Acknowledged cursors are persisted by
+ * the {@link DeviceCursors} child; delivered receipts go to the conversations in batches.
  */
-public final class DeviceSession extends AbstractBehavior<DeviceSession.Command> {
+public final class DeviceSession {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "DeviceSession");
 
@@ -48,8 +51,14 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   public record Unbind(ActorRef<DeviceOutbound> connection) implements Command {}
 
-  /** A persisted event of a conversation this device's user is in; {@code fromSeq}: where the user joined. */
+  /**
+   * A persisted event of a conversation this device's user is in, with this device's envelope only;
+   * {@code fromSeq}: where the user joined.
+   */
   public record Deliver(ConversationEvent event, long fromSeq) implements Command {}
+
+  /** This device sent the message stored at {@code seq}: its client has the seq from the ack, no frame is due. */
+  public record OwnSent(String conversationId, long seq, long fromSeq) implements Command {}
 
   public record TypingNotice(String conversationId, DeviceAddress from, boolean active) implements Command {}
 
@@ -92,25 +101,9 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
 
   private enum FlushCursors implements Command { INSTANCE }
 
+  private enum FlushReceipts implements Command { INSTANCE }
+
   private record CursorsSaved(DeviceCursors.State state) implements Command {}
-
-  private record ReceiptKey(String conversationId, String reader, ReceiptKind kind) {}
-
-  /** Delivery progress of one conversation for the bound connection. */
-  private static final class Stream {
-    final long base;
-    long lastSent;
-    long known;
-    boolean fetching;
-    boolean mayHaveMore;
-
-    Stream(long base, boolean mayHaveMore) {
-      this.base = base;
-      this.lastSent = base;
-      this.known = base;
-      this.mayHaveMore = mayHaveMore;
-    }
-  }
 
   public static void init(ActorSystem<?> system, SessionSettings settings, ConversationHistory history) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
@@ -131,7 +124,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
       ActorRef<DeviceCursors.Command> cursors) {
     return Behaviors.receive(Command.class)
         .onMessage(CursorsLoaded.class, loaded -> stash.unstashAll(
-            new DeviceSession(ctx, timers, device, settings, history, cursors, loaded.state().acked())))
+            new DeviceSession(ctx, timers, device, settings, history, cursors, loaded.state().acked()).unbound()))
         .onAnyMessage(msg -> {
           stash.stash(msg);
           return Behaviors.same();
@@ -139,302 +132,410 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         .build();
   }
 
+  private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final DeviceAddress device;
   private final SessionSettings settings;
   private final ConversationHistory history;
   private final ActorRef<DeviceCursors.Command> cursors;
   private final ClusterSharding sharding;
+  /** Per conversation, the highest seq the device has acknowledged (or sent itself with nothing unacknowledged). */
   private final Map<String, Long> acked;
-  private final Map<String, Long> unflushed = new HashMap<>();
-  private final Map<String, Stream> streams = new HashMap<>();
-  /** The highest receipt pushed to this device per conversation, reader and kind: none is ever pushed lower. */
-  private final Map<ReceiptKey, Long> receiptsPushed = new HashMap<>();
-  /** Conversations waiting for the in-flight window to reopen. */
-  private final java.util.Set<String> waiting = new java.util.LinkedHashSet<>();
-  /** Events pushed to the bound connection and not yet acknowledged, over all conversations. */
-  private int inFlight;
-  private ActorRef<DeviceOutbound> connection;
+  /** Cursors advanced since they were last persisted. */
+  private final Map<String, Long> unflushedCursors = new HashMap<>();
+  /** Delivered markers advanced since they were last passed to the conversations. */
+  private final Map<String, Long> unflushedReceipts = new HashMap<>();
+  /** Increases with every bind and unbind: answers that belong to an earlier connection are recognised. */
   private long binding;
-  private Bind pendingBind;
 
-  private DeviceSession(ActorContext<Command> ctx, TimerScheduler<Command> timers, DeviceAddress device,
+  private DeviceSession(ActorContext<Command> context, TimerScheduler<Command> timers, DeviceAddress device,
       SessionSettings settings, ConversationHistory history, ActorRef<DeviceCursors.Command> cursors,
       Map<String, Long> acked) {
-    super(ctx);
+    this.context = context;
     this.timers = timers;
     this.device = device;
     this.settings = settings;
     this.history = history;
     this.cursors = cursors;
-    this.sharding = ClusterSharding.get(ctx.getSystem());
+    this.sharding = ClusterSharding.get(context.getSystem());
     this.acked = new HashMap<>(acked);
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Bind.class, this::onBind)
-        .onMessage(ConversationsListed.class, this::onConversationsListed)
-        .onMessage(ListingFailed.class, this::onListingFailed)
-        .onMessage(Unbind.class, msg -> unbind(msg.connection()))
-        .onMessage(ConnectionGone.class, msg -> unbind(msg.connection()))
-        .onMessage(Deliver.class, this::onDeliver)
-        .onMessage(Fetched.class, this::onFetched)
-        .onMessage(FetchFailed.class, this::onFetchFailed)
-        .onMessage(RetryFetch.class, msg -> {
-          if (msg.binding() == binding) {
-            pump(msg.conversationId());
-          }
-          return this;
-        })
-        .onMessage(Acked.class, this::onAcked)
-        .onMessage(TypingNotice.class, this::onTyping)
-        .onMessage(EphemeralNotice.class, this::onEphemeral)
-        .onMessage(ReceiptNotice.class, this::onReceipt)
-        .onMessage(KeysLow.class, this::onKeysLow)
-        .onMessageEquals(Unlink.INSTANCE, this::onUnlink)
-        .onMessage(KeepAlive.class, msg -> this)
-        .onMessage(FlushCursors.class, msg -> flush())
-        .onMessageEquals(Stop.INSTANCE, this::onStop)
-        .onSignal(PostStop.class, signal -> {
-          endSession();
-          return this;
-        })
+  // ---- unbound: no connection; events wait in the journal ----
+
+  private Behavior<Command> unbound() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Bind.class, this::bind)
+        .onMessage(FlushCursors.class, msg -> flushCursors())
+        .onMessage(FlushReceipts.class, msg -> flushReceipts())
+        .onMessageEquals(Stop.INSTANCE, this::stop)
+        .onAnyMessage(msg -> Behaviors.same()) // nobody to deliver to: the device catches up when it binds
         .build();
   }
 
-  private Behavior<Command> onBind(Bind bind) {
-    if (connection != null && !connection.equals(bind.connection())) {
-      getContext().unwatch(connection);
-      connection.tell(new DeviceOutbound.Displaced());
-    }
-    connection = bind.connection();
-    getContext().watchWith(connection, new ConnectionGone(connection));
-    binding++;
-    resetStreams();
-    long thisBinding = binding;
-    getContext().ask(Inbox.Conversations.class, inbox(), settings.askTimeout(),
-        Inbox.ListConversations::new,
+  // ---- binding: a connection waits for the user's conversations ----
+
+  private Behavior<Command> bind(Bind bind) {
+    ActorRef<DeviceOutbound> connection = bind.connection();
+    context.watchWith(connection, new ConnectionGone(connection));
+    long thisBinding = ++binding;
+    context.ask(Inbox.Conversations.class, sharding.entityRefFor(Inbox.ENTITY_KEY, device.user()),
+        settings.askTimeout(), Inbox.ListConversations::new,
         (listed, failure) -> listed != null
             ? new ConversationsListed(thisBinding, listed)
             : new ListingFailed(thisBinding, failure));
-    pendingBind = bind;
-    return this;
+    return binding(connection, bind.cursors(), thisBinding);
   }
 
-  private Behavior<Command> onConversationsListed(ConversationsListed msg) {
-    if (msg.binding() != binding || pendingBind == null) {
-      return this;
-    }
-    Map<String, Long> clientCursors = pendingBind.cursors();
+  private Behavior<Command> binding(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
+                                    long thisBinding) {
+    return Behaviors.receive(Command.class)
+        .onMessage(ConversationsListed.class, msg -> msg.binding() == thisBinding
+            ? goLive(connection, clientCursors, msg.conversations())
+            : Behaviors.same())
+        .onMessage(ListingFailed.class, msg -> {
+          if (msg.binding() != thisBinding) {
+            return Behaviors.same();
+          }
+          context.getLog().warn("device session could not list conversations; asking the client to reconnect");
+          connection.tell(new DeviceOutbound.SessionEnded());
+          return unbind();
+        })
+        .onMessage(Bind.class, next -> displace(connection, next))
+        .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+        .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+        .onMessageEquals(Unlink.INSTANCE, () -> unlink(connection))
+        .onMessage(FlushCursors.class, msg -> flushCursors())
+        .onMessage(FlushReceipts.class, msg -> flushReceipts())
+        .onMessageEquals(Stop.INSTANCE, () -> {
+          connection.tell(new DeviceOutbound.SessionEnded());
+          return stop();
+        })
+        .onSignal(PostStop.class, signal -> {
+          connection.tell(new DeviceOutbound.SessionEnded());
+          return Behaviors.same();
+        })
+        .onAnyMessage(msg -> Behaviors.same()) // not live yet: the listing's catch-up reads them from the journal
+        .build();
+  }
+
+  private Behavior<Command> goLive(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
+                                   Inbox.Conversations conversations) {
     // through the connection's own channel, so it arrives before any frame pushed after it
-    connection.tell(new DeviceOutbound.Attached(getContext().getSelf()));
-    pendingBind = null;
-    msg.conversations().joinedAt().forEach((conversationId, fromSeq) -> {
+    connection.tell(new DeviceOutbound.Attached(context.getSelf()));
+    Live live = new Live(connection, binding);
+    conversations.joinedAt().forEach((conversationId, fromSeq) -> {
       long base = Math.max(Math.max(clientCursors.getOrDefault(conversationId, 0L), ackedFor(conversationId)),
           fromSeq - 1);
-      streams.put(conversationId, new Stream(base, true));
-      pump(conversationId);
+      live.streams.put(conversationId, new Stream(base, true));
+      live.pump(conversationId);
     });
-    return this;
+    return live.behavior();
   }
 
-  private Behavior<Command> onListingFailed(ListingFailed msg) {
-    if (msg.binding() == binding && connection != null) {
-      getContext().getLog().warn("device session could not list conversations; asking the client to reconnect");
-      connection.tell(new DeviceOutbound.SessionEnded());
-      return unbind(connection);
+  /** Another connection of the same device takes over; the old one is told to close. */
+  private Behavior<Command> displace(ActorRef<DeviceOutbound> current, Bind next) {
+    if (next.connection().equals(current)) {
+      return Behaviors.same();
     }
-    return this;
+    context.unwatch(current);
+    current.tell(new DeviceOutbound.Displaced());
+    return bind(next);
   }
 
-  private Behavior<Command> unbind(ActorRef<DeviceOutbound> gone) {
-    if (gone.equals(connection)) {
-      getContext().unwatch(connection);
-      connection = null;
-      pendingBind = null;
-      binding++;
-      resetStreams();
-      flush();
-    }
-    return this;
+  private Behavior<Command> unlink(ActorRef<DeviceOutbound> connection) {
+    connection.tell(new DeviceOutbound.Unlinked());
+    context.unwatch(connection);
+    return unbind();
   }
 
-  private Behavior<Command> onDeliver(Deliver deliver) {
-    if (connection == null || pendingBind != null) {
-      return this; // not live: the device catches up from the journal when it binds
-    }
-    ConversationEvent event = deliver.event();
-    Stream stream = streams.computeIfAbsent(event.conversationId(),
-        id -> new Stream(Math.max(ackedFor(id), deliver.fromSeq() - 1), false));
-    stream.known = Math.max(stream.known, event.seq());
-    if (!stream.fetching && event.seq() == stream.lastSent + 1 && inFlight < settings.maxInFlight()) {
-      push(stream, event);
-    } else if (event.seq() > stream.lastSent) {
-      pump(event.conversationId());
-    }
-    return this;
+  private Behavior<Command> unbind() {
+    binding++;
+    flushReceipts();
+    flushCursors();
+    return unbound();
   }
 
-  /** Reads the next part of a conversation from the journal when the stream is behind and may send. */
-  private void pump(String conversationId) {
-    Stream stream = streams.get(conversationId);
-    if (stream == null || stream.fetching || connection == null) {
-      return;
+  // ---- live ----
+
+  /** Delivery progress of one conversation for the bound connection. */
+  private static final class Stream {
+    final long base;
+    long lastSent;
+    long known;
+    boolean fetching;
+    boolean mayHaveMore;
+
+    Stream(long base, boolean mayHaveMore) {
+      this.base = base;
+      this.lastSent = base;
+      this.known = base;
+      this.mayHaveMore = mayHaveMore;
     }
-    if (stream.lastSent >= stream.known && !stream.mayHaveMore) {
-      return;
-    }
-    int batch = Math.min(settings.fetchBatch(), settings.maxInFlight() - inFlight);
-    if (batch <= 0) {
-      waiting.add(conversationId); // window full: the next ack reopens it
-      return;
-    }
-    stream.fetching = true;
-    long thisBinding = binding;
-    getContext().pipeToSelf(history.read(conversationId, stream.lastSent + 1, Long.MAX_VALUE, batch),
-        (events, failure) -> events != null
-            ? new Fetched(thisBinding, conversationId, events, batch)
-            : new FetchFailed(thisBinding, conversationId, failure));
   }
 
-  private Behavior<Command> onFetched(Fetched fetched) {
-    Stream stream = streams.get(fetched.conversationId());
-    if (fetched.binding() != binding || stream == null) {
-      return this;
+  private record ReceiptKey(String conversationId, String reader, ReceiptKind kind) {}
+
+  /** The live state of one bound connection: what has been pushed to it, per conversation. */
+  private final class Live {
+    final ActorRef<DeviceOutbound> connection;
+    final long binding;
+    final Map<String, Stream> streams = new HashMap<>();
+    /** The highest receipt pushed per conversation, reader and kind: none is ever pushed lower. */
+    final Map<ReceiptKey, Long> receiptsPushed = new HashMap<>();
+    /** Conversations waiting for the in-flight window to reopen. */
+    final Set<String> waiting = new LinkedHashSet<>();
+    /** Events pushed and not yet acknowledged, over all conversations. */
+    int inFlight;
+
+    Live(ActorRef<DeviceOutbound> connection, long binding) {
+      this.connection = connection;
+      this.binding = binding;
     }
-    stream.fetching = false;
-    for (ConversationEvent event : fetched.events()) {
-      if (event.seq() == stream.lastSent + 1) {
-        push(stream, event);
+
+    Behavior<Command> behavior() {
+      return Behaviors.receive(Command.class)
+          .onMessage(Deliver.class, this::onDeliver)
+          .onMessage(OwnSent.class, this::onOwnSent)
+          .onMessage(Acked.class, this::onAcked)
+          .onMessage(Fetched.class, this::onFetched)
+          .onMessage(FetchFailed.class, this::onFetchFailed)
+          .onMessage(RetryFetch.class, msg -> {
+            if (msg.binding() == binding) {
+              pump(msg.conversationId());
+            }
+            return Behaviors.same();
+          })
+          .onMessage(TypingNotice.class, this::onTyping)
+          .onMessage(EphemeralNotice.class, this::onEphemeral)
+          .onMessage(ReceiptNotice.class, this::onReceipt)
+          .onMessage(KeysLow.class, low -> push(new ServerFrame.KeysLow(device.device(), low.remaining())))
+          .onMessage(Bind.class, next -> displace(connection, next))
+          .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+          .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+          .onMessageEquals(Unlink.INSTANCE, () -> unlink(connection))
+          .onMessage(KeepAlive.class, msg -> Behaviors.same())
+          .onMessage(FlushCursors.class, msg -> flushCursors())
+          .onMessage(FlushReceipts.class, msg -> flushReceipts())
+          .onMessageEquals(Stop.INSTANCE, () -> {
+            connection.tell(new DeviceOutbound.SessionEnded());
+            return stop();
+          })
+          .onSignal(PostStop.class, signal -> {
+            connection.tell(new DeviceOutbound.SessionEnded());
+            return Behaviors.same();
+          })
+          .onAnyMessage(msg -> Behaviors.same()) // answers meant for an earlier binding
+          .build();
+    }
+
+    Behavior<Command> onDeliver(Deliver deliver) {
+      ConversationEvent event = deliver.event();
+      Stream stream = streamFor(event.conversationId(), deliver.fromSeq());
+      stream.known = Math.max(stream.known, event.seq());
+      if (!stream.fetching && event.seq() == stream.lastSent + 1 && inFlight < settings.maxInFlight()) {
+        send(stream, event);
+      } else if (event.seq() > stream.lastSent) {
+        pump(event.conversationId());
+      }
+      return Behaviors.same();
+    }
+
+    /** The device's own message: counted as sent (the client has its seq from the ack), no frame. */
+    Behavior<Command> onOwnSent(OwnSent own) {
+      String conversationId = own.conversationId();
+      Stream stream = streamFor(conversationId, own.fromSeq());
+      stream.known = Math.max(stream.known, own.seq());
+      if (!stream.fetching && own.seq() == stream.lastSent + 1) {
+        long unackedBefore = unacked(conversationId, stream);
+        stream.lastSent = own.seq();
+        if (ackedFor(conversationId) == own.seq() - 1) {
+          advanceCursor(conversationId, own.seq());
+        }
+        inFlight += unacked(conversationId, stream) - unackedBefore;
+      } else if (own.seq() > stream.lastSent) {
+        pump(conversationId);
+      }
+      return Behaviors.same();
+    }
+
+    /**
+     * A conversation the listing at bind did not have (created or joined since): its stream starts where the
+     * user joined or the device's cursor is. The inbox is reminded, in case its membership notice was lost.
+     */
+    Stream streamFor(String conversationId, long fromSeq) {
+      Stream stream = streams.get(conversationId);
+      if (stream == null) {
+        stream = new Stream(Math.max(ackedFor(conversationId), fromSeq - 1), false);
+        streams.put(conversationId, stream);
+        sharding.entityRefFor(Inbox.ENTITY_KEY, device.user()).tell(new Inbox.MemberOf(conversationId, fromSeq));
+      }
+      return stream;
+    }
+
+    /** Reads the next part of a conversation from the journal when the stream is behind and may send. */
+    void pump(String conversationId) {
+      Stream stream = streams.get(conversationId);
+      if (stream == null || stream.fetching) {
+        return;
+      }
+      if (stream.lastSent >= stream.known && !stream.mayHaveMore) {
+        return;
+      }
+      int batch = Math.min(settings.fetchBatch(), settings.maxInFlight() - inFlight);
+      if (batch <= 0) {
+        waiting.add(conversationId); // window full: the next ack reopens it
+        return;
+      }
+      stream.fetching = true;
+      long thisBinding = binding;
+      context.pipeToSelf(history.read(conversationId, stream.lastSent + 1, Long.MAX_VALUE, batch),
+          (events, failure) -> events != null
+              ? new Fetched(thisBinding, conversationId, events, batch)
+              : new FetchFailed(thisBinding, conversationId, failure));
+    }
+
+    Behavior<Command> onFetched(Fetched fetched) {
+      Stream stream = streams.get(fetched.conversationId());
+      if (fetched.binding() != binding || stream == null) {
+        return Behaviors.same();
+      }
+      stream.fetching = false;
+      for (ConversationEvent event : fetched.events()) {
+        if (event.seq() == stream.lastSent + 1) {
+          send(stream, event);
+        }
+      }
+      stream.known = Math.max(stream.known, stream.lastSent);
+      stream.mayHaveMore = fetched.events().size() == fetched.requested();
+      if (fetched.events().isEmpty() && stream.lastSent < stream.known) {
+        // announced but not yet readable: try again shortly instead of spinning
+        timers.startSingleTimer(new RetryFetch(binding, fetched.conversationId()), Duration.ofMillis(100));
+      } else {
+        pump(fetched.conversationId());
+      }
+      return Behaviors.same();
+    }
+
+    Behavior<Command> onFetchFailed(FetchFailed failed) {
+      Stream stream = streams.get(failed.conversationId());
+      if (failed.binding() != binding || stream == null) {
+        return Behaviors.same();
+      }
+      stream.fetching = false;
+      context.getLog().warn("reading a conversation from the journal failed; retrying", failed.cause());
+      timers.startSingleTimer(new RetryFetch(binding, failed.conversationId()), Duration.ofSeconds(1));
+      return Behaviors.same();
+    }
+
+    Behavior<Command> onAcked(Acked ack) {
+      String conversationId = ack.conversationId();
+      Stream stream = streams.get(conversationId);
+      if (!ack.connection().equals(connection) || stream == null) {
+        return Behaviors.same();
+      }
+      // a client can only acknowledge what exists; it may have fetched ahead of what was pushed
+      long seq = Math.min(ack.seq(), stream.known);
+      if (seq <= ackedFor(conversationId)) {
+        return Behaviors.same();
+      }
+      long unackedBefore = unacked(conversationId, stream);
+      advanceCursor(conversationId, seq);
+      if (seq > stream.lastSent) {
+        stream.lastSent = seq;
+      }
+      inFlight -= unackedBefore - unacked(conversationId, stream);
+      unflushedReceipts.put(conversationId, seq);
+      if (!timers.isTimerActive(FlushReceipts.INSTANCE)) {
+        timers.startSingleTimer(FlushReceipts.INSTANCE, settings.receiptFlushInterval());
+      }
+      pump(conversationId);
+      reopenWindow();
+      return Behaviors.same();
+    }
+
+    /** Lets conversations that waited for the window go on, oldest first, while it has room. */
+    void reopenWindow() {
+      Iterator<String> iterator = waiting.iterator();
+      while (iterator.hasNext() && inFlight < settings.maxInFlight()) {
+        String conversationId = iterator.next();
+        iterator.remove();
+        pump(conversationId);
       }
     }
-    stream.known = Math.max(stream.known, stream.lastSent);
-    stream.mayHaveMore = fetched.events().size() == fetched.requested();
-    if (fetched.events().isEmpty() && stream.lastSent < stream.known) {
-      // announced but not yet readable: try again shortly instead of spinning
-      timers.startSingleTimer(new RetryFetch(binding, fetched.conversationId()), Duration.ofMillis(100));
-    } else {
-      pump(fetched.conversationId());
+
+    Behavior<Command> onTyping(TypingNotice notice) {
+      return push(new ServerFrame.TypingNotice(notice.conversationId(), notice.from().user(),
+          notice.from().device(), notice.active()));
     }
-    return this;
+
+    Behavior<Command> onEphemeral(EphemeralNotice notice) {
+      SealedEnvelope envelope = notice.envelope();
+      return push(new ServerFrame.Ephemeral(notice.conversationId(), notice.from().user(), notice.from().device(),
+          new ServerFrame.Body(envelope.type(), Base64.getEncoder().encodeToString(envelope.body()))));
+    }
+
+    Behavior<Command> onReceipt(ReceiptNotice notice) {
+      ReceiptKey key = new ReceiptKey(notice.conversationId(), notice.reader(), notice.kind());
+      if (notice.seq() > receiptsPushed.getOrDefault(key, 0L)) {
+        receiptsPushed.put(key, notice.seq());
+        push(new ServerFrame.Receipt(notice.conversationId(), notice.reader(), notice.kind(), notice.seq()));
+      }
+      return Behaviors.same();
+    }
+
+    Behavior<Command> push(ServerFrame frame) {
+      connection.tell(new DeviceOutbound.Push(frame));
+      return Behaviors.same();
+    }
+
+    void send(Stream stream, ConversationEvent event) {
+      connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
+      Metrics.pushed();
+      stream.lastSent = event.seq();
+      inFlight++;
+    }
+
+    long unacked(String conversationId, Stream stream) {
+      return Math.max(0, stream.lastSent - Math.max(ackedFor(conversationId), stream.base));
+    }
   }
 
-  private Behavior<Command> onFetchFailed(FetchFailed failed) {
-    Stream stream = streams.get(failed.conversationId());
-    if (failed.binding() != binding || stream == null) {
-      return this;
-    }
-    stream.fetching = false;
-    getContext().getLog().warn("reading a conversation from the journal failed; retrying", failed.cause());
-    timers.startSingleTimer(new RetryFetch(binding, failed.conversationId()), Duration.ofSeconds(1));
-    return this;
-  }
+  // ---- in every state ----
 
-  private Behavior<Command> onAcked(Acked ack) {
-    if (!ack.connection().equals(connection)) {
-      return this;
-    }
-    Stream stream = streams.get(ack.conversationId());
-    if (stream == null) {
-      return this;
-    }
-    // a client can only acknowledge what exists; it may have fetched ahead of what was pushed
-    long seq = Math.min(ack.seq(), stream.known);
-    if (seq <= ackedFor(ack.conversationId())) {
-      return this;
-    }
-    long unackedBefore = unacked(ack.conversationId(), stream);
-    acked.put(ack.conversationId(), seq);
-    unflushed.put(ack.conversationId(), seq);
-    if (seq > stream.lastSent) {
-      stream.lastSent = seq;
-    }
-    inFlight -= unackedBefore - unacked(ack.conversationId(), stream);
-    sharding.entityRefFor(Conversation.ENTITY_KEY, ack.conversationId())
-        .tell(new Conversation.MarkDelivered(device, seq));
+  private void advanceCursor(String conversationId, long seq) {
+    acked.put(conversationId, seq);
+    unflushedCursors.put(conversationId, seq);
     if (!timers.isTimerActive(FlushCursors.INSTANCE)) {
       timers.startSingleTimer(FlushCursors.INSTANCE, settings.cursorFlushInterval());
     }
-    pump(ack.conversationId());
-    reopenWindow();
-    return this;
   }
 
-  /** Lets conversations that waited for the window go on, oldest first, while it has room. */
-  private void reopenWindow() {
-    var iterator = waiting.iterator();
-    while (iterator.hasNext() && inFlight < settings.maxInFlight()) {
-      String conversationId = iterator.next();
-      iterator.remove();
-      pump(conversationId);
+  private Behavior<Command> flushCursors() {
+    if (!unflushedCursors.isEmpty()) {
+      cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushedCursors), context.getSystem().ignoreRef()));
+      unflushedCursors.clear();
     }
+    return Behaviors.same();
   }
 
-  private Behavior<Command> onTyping(TypingNotice notice) {
-    if (connection != null && pendingBind == null && !notice.from().equals(device)) {
-      connection.tell(new DeviceOutbound.Push(new ServerFrame.TypingNotice(notice.conversationId(),
-          notice.from().user(), notice.from().device(), notice.active())));
-    }
-    return this;
+  /** One delivered receipt per conversation for everything acknowledged since the last batch. */
+  private Behavior<Command> flushReceipts() {
+    unflushedReceipts.forEach((conversationId, seq) -> sharding.entityRefFor(Conversation.ENTITY_KEY, conversationId)
+        .tell(new Conversation.MarkDelivered(device, seq)));
+    unflushedReceipts.clear();
+    return Behaviors.same();
   }
 
-  private Behavior<Command> onEphemeral(EphemeralNotice notice) {
-    if (connection != null && pendingBind == null) {
-      SealedEnvelope envelope = notice.envelope();
-      connection.tell(new DeviceOutbound.Push(new ServerFrame.Ephemeral(notice.conversationId(),
-          notice.from().user(), notice.from().device(),
-          new ServerFrame.Body(envelope.type(), Base64.getEncoder().encodeToString(envelope.body())))));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onReceipt(ReceiptNotice notice) {
-    if (connection == null || pendingBind != null) {
-      return this; // offline: the latest markers are there to ask for with a receipts request
-    }
-    ReceiptKey key = new ReceiptKey(notice.conversationId(), notice.reader(), notice.kind());
-    if (notice.seq() > receiptsPushed.getOrDefault(key, 0L)) {
-      receiptsPushed.put(key, notice.seq());
-      connection.tell(new DeviceOutbound.Push(new ServerFrame.Receipt(notice.conversationId(), notice.reader(),
-          notice.kind(), notice.seq())));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onKeysLow(KeysLow low) {
-    if (connection != null && pendingBind == null) {
-      connection.tell(new DeviceOutbound.Push(new ServerFrame.KeysLow(device.device(), low.remaining())));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onUnlink() {
-    if (connection == null) {
-      return this;
-    }
-    connection.tell(new DeviceOutbound.Unlinked());
-    return unbind(connection);
-  }
-
-  private Behavior<Command> flush() {
-    if (!unflushed.isEmpty()) {
-      cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushed), getContext().getSystem().ignoreRef()));
-      unflushed.clear();
-    }
-    return this;
-  }
-
-  /** Tells the bound client to resume elsewhere and waits (briefly) until its cursors are saved. */
-  private Behavior<Command> onStop() {
-    endSession();
-    if (unflushed.isEmpty()) {
+  /** Passes on receipts, then waits (briefly) until the cursors are saved, and stops. */
+  private Behavior<Command> stop() {
+    flushReceipts();
+    if (unflushedCursors.isEmpty()) {
       return Behaviors.stopped();
     }
-    cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushed),
-        getContext().messageAdapter(DeviceCursors.State.class, CursorsSaved::new)));
-    unflushed.clear();
+    cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushedCursors),
+        context.messageAdapter(DeviceCursors.State.class, CursorsSaved::new)));
+    unflushedCursors.clear();
     timers.startSingleTimer(Stop.INSTANCE, Duration.ofSeconds(3));
     return Behaviors.receive(Command.class)
         .onMessage(CursorsSaved.class, saved -> Behaviors.stopped())
@@ -443,35 +544,7 @@ public final class DeviceSession extends AbstractBehavior<DeviceSession.Command>
         .build();
   }
 
-  private void endSession() {
-    if (connection != null) {
-      connection.tell(new DeviceOutbound.SessionEnded());
-      connection = null;
-    }
-  }
-
-  private long unacked(String conversationId, Stream stream) {
-    return Math.max(0, stream.lastSent - Math.max(ackedFor(conversationId), stream.base));
-  }
-
-  private void push(Stream stream, ConversationEvent event) {
-    connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
-    Metrics.pushed();
-    stream.lastSent = event.seq();
-    inFlight++;
-  }
-
-  private void resetStreams() {
-    streams.clear();
-    waiting.clear();
-    inFlight = 0;
-  }
-
   private long ackedFor(String conversationId) {
     return acked.getOrDefault(conversationId, 0L);
-  }
-
-  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<Inbox.Command> inbox() {
-    return sharding.entityRefFor(Inbox.ENTITY_KEY, device.user());
   }
 }

@@ -22,6 +22,7 @@ import io.parley.conversation.Conversation.MemberAdded;
 import io.parley.conversation.Conversation.MemberRemoved;
 import io.parley.conversation.Conversation.MessagePosted;
 import io.parley.conversation.Conversation.Post;
+import io.parley.conversation.Conversation.Posted;
 import io.parley.conversation.Conversation.Rejected;
 import io.parley.conversation.Conversation.RemoveMember;
 import io.parley.conversation.Conversation.Reply;
@@ -86,6 +87,7 @@ class ConversationTest {
 
   private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
   private final RecordingFanout fanout = new RecordingFanout();
+  private long lastTag;
   private final FakeDevices devices = new FakeDevices();
   private String conversationId;
   private EventSourcedBehaviorTestKit<Command, Event, State> kit;
@@ -180,7 +182,7 @@ class ConversationTest {
 
     List<Long> seqs = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      CommandResultWithReply<Command, Event, State, Reply> result = post(i % 2 == 0 ? ALICE_1 : BOB_1, key(i));
+      PostResult result = post(i % 2 == 0 ? ALICE_1 : BOB_1, key(i));
       assertThat(result.events()).hasSize(1);
       seqs.add(((Accepted) result.reply()).seq());
     }
@@ -198,7 +200,7 @@ class ConversationTest {
     SealedEnvelope toBob = envelope(BOB_1);
     SealedEnvelope toAlicesOtherDevice = envelope(ALICE_2);
 
-    CommandResultWithReply<Command, Event, State, Reply> result = post(ALICE_1, key(1), toBob, toAlicesOtherDevice);
+    PostResult result = post(ALICE_1, key(1), toBob, toAlicesOtherDevice);
 
     MessagePosted posted = result.eventOfType(MessagePosted.class);
     assertThat(posted.sender()).isEqualTo(ALICE_1);
@@ -227,8 +229,8 @@ class ConversationTest {
     post(ALICE_1, key(1));
     post(ALICE_1, key(2));
 
-    CommandResultWithReply<Command, Event, State, Reply> again = post(ALICE_1, key(1));
-    CommandResultWithReply<Command, Event, State, Reply> fromOtherDevice = post(ALICE_2, key(1));
+    PostResult again = post(ALICE_1, key(1));
+    PostResult fromOtherDevice = post(ALICE_2, key(1));
 
     assertThat(again.reply()).isEqualTo(new Accepted(2, true));
     assertThat(again.hasNoEvents()).isTrue();
@@ -243,7 +245,7 @@ class ConversationTest {
     create(ALICE, BOB);
     post(ALICE_1, key(1));
 
-    CommandResultWithReply<Command, Event, State, Reply> bobs = post(BOB_1, key(1));
+    PostResult bobs = post(BOB_1, key(1));
 
     assertThat(bobs.reply()).isEqualTo(new Accepted(3, false));
     assertThat(bobs.events()).hasSize(1);
@@ -261,7 +263,7 @@ class ConversationTest {
     assertThat(post(ALICE_1, key(1)).reply()).as("at the end of the window").isEqualTo(new Accepted(2, true));
 
     clock.advance(Duration.ofMillis(1));
-    CommandResultWithReply<Command, Event, State, Reply> afterWindow = post(ALICE_1, key(1));
+    PostResult afterWindow = post(ALICE_1, key(1));
     assertThat(afterWindow.reply()).isEqualTo(new Accepted(3, false));
     assertThat(afterWindow.events()).hasSize(1);
     assertThat(post(ALICE_1, key(1)).reply()).as("remembered again, with its new seq").isEqualTo(new Accepted(3, true));
@@ -277,7 +279,7 @@ class ConversationTest {
 
     assertThat(post(BOB_1, key(3)).reply()).isEqualTo(new Accepted(4, true));
     assertThat(post(ALICE_1, key(2)).reply()).isEqualTo(new Accepted(3, true));
-    CommandResultWithReply<Command, Event, State, Reply> forgotten = post(ALICE_1, key(1));
+    PostResult forgotten = post(ALICE_1, key(1));
     assertThat(forgotten.reply()).isEqualTo(new Accepted(5, false));
     assertThat(forgotten.events()).hasSize(1);
     assertThat(kit.getState()).isInstanceOfSatisfying(Active.class, s -> assertThat(s.dedup().size()).isEqualTo(2));
@@ -322,7 +324,7 @@ class ConversationTest {
     devices.set(ALICE, 1, 2);
     devices.set(BOB, 1, 3);
 
-    CommandResultWithReply<Command, Event, State, Reply> mismatched = post(ALICE_1, key(1), envelope(BOB_1),
+    PostResult mismatched = post(ALICE_1, key(1), envelope(BOB_1),
         envelope(BOB_2));
 
     assertThat(mismatched.reply()).isEqualTo(new DeviceMismatch(List.of(ALICE_2, new DeviceAddress(BOB, 3)),
@@ -331,7 +333,7 @@ class ConversationTest {
     assertThat(journal()).hasSize(1);
     assertThat(fanout.published).hasSize(1);
 
-    CommandResultWithReply<Command, Event, State, Reply> fixed = post(ALICE_1, key(1), envelope(BOB_1),
+    PostResult fixed = post(ALICE_1, key(1), envelope(BOB_1),
         envelope(new DeviceAddress(BOB, 3)), envelope(ALICE_2));
     assertThat(fixed.reply()).as("the rejected post did not use its key").isEqualTo(new Accepted(2, false));
     assertThat(fixed.events()).hasSize(1);
@@ -385,7 +387,7 @@ class ConversationTest {
     devices.directory.put(BOB, java.util.Set.of(1, 2));
     DeviceAddress bob3 = new DeviceAddress(BOB, 3);
 
-    CommandResultWithReply<Command, Event, State, Reply> result = post(ALICE_1, key(1), envelope(BOB_1),
+    PostResult result = post(ALICE_1, key(1), envelope(BOB_1),
         envelope(bob3));
 
     assertThat(result.reply()).as("judged on the directory's list, not the cached one")
@@ -475,8 +477,10 @@ class ConversationTest {
 
   @Test
   void everyCommandOnAnUnknownConversationIsRejectedAndPersistsNothing() {
+    PostResult posted = post(ALICE_1, key(1), envelope(BOB_1));
+    assertRejected(posted, ErrorCode.UNKNOWN_CONVERSATION);
+    assertThat(posted.state()).isInstanceOf(Empty.class);
     List<CommandResultWithReply<Command, Event, State, Reply>> results = List.of(
-        post(ALICE_1, key(1), envelope(BOB_1)),
         kit.runCommand(replyTo -> new GetInfo(ALICE, replyTo)),
         kit.runCommand(replyTo -> new AddMember(ALICE, BOB, replyTo)),
         kit.runCommand(replyTo -> new RemoveMember(ALICE, BOB, replyTo)),
@@ -695,7 +699,7 @@ class ConversationTest {
     });
     assertThat(fanout.present).as("each member is re-announced with the seq they joined at")
         .containsExactly(new RecordingFanout.Present(conversationId, Map.of(ALICE, 1L, BOB, 1L, CAROL, 3L)));
-    CommandResultWithReply<Command, Event, State, Reply> again = post(ALICE_1, key(1));
+    PostResult again = post(ALICE_1, key(1));
     assertThat(again.reply()).isEqualTo(new Accepted(2, true));
     assertThat(again.hasNoEvents()).isTrue();
     assertThat(post(BOB_1, key(2)).reply()).isEqualTo(new Accepted(4, true));
@@ -760,7 +764,7 @@ class ConversationTest {
       assertThat(s.lastSeq()).isEqualTo(3);
       assertThat(s.dedup().size()).isEqualTo(2);
     });
-    CommandResultWithReply<Command, Event, State, Reply> again = post(ALICE_1, key(1));
+    PostResult again = post(ALICE_1, key(1));
     assertThat(again.reply()).isEqualTo(new Accepted(2, true));
     assertThat(again.hasNoEvents()).isTrue();
     assertThat(post(BOB_1, key(2)).reply()).isEqualTo(new Accepted(3, true));
@@ -856,13 +860,41 @@ class ConversationTest {
     return kit.runCommand(replyTo -> new RemoveMember(by, user, replyTo));
   }
 
-  private CommandResultWithReply<Command, Event, State, Reply> post(DeviceAddress sender, String key,
-                                                                  SealedEnvelope... envelopes) {
-    return kit.runCommand(replyTo -> new Post(sender, key, List.of(envelopes), replyTo));
+  private PostResult post(DeviceAddress sender, String key, SealedEnvelope... envelopes) {
+    long tag = ++lastTag;
+    return new PostResult(tag, kit.runCommand(replyTo -> new Post(sender, key, List.of(envelopes), tag, replyTo)));
+  }
+
+  /** A post's result, with its reply taken out of the {@link Posted} that carries the post's tag. */
+  private record PostResult(long tag, CommandResultWithReply<Command, Event, State, Posted> result) {
+    Reply reply() {
+      assertThat(result.reply().tag()).as("the answer carries the post's tag").isEqualTo(tag);
+      return result.reply().reply();
+    }
+
+    List<Event> events() {
+      return result.events();
+    }
+
+    boolean hasNoEvents() {
+      return result.hasNoEvents();
+    }
+
+    State state() {
+      return result.state();
+    }
+
+    <E extends Event> E eventOfType(Class<E> type) {
+      return result.eventOfType(type);
+    }
+
+    <S extends State> S stateOfType(Class<S> type) {
+      return result.stateOfType(type);
+    }
   }
 
   /** A post with one envelope for every device of every participant but the sender's. */
-  private CommandResultWithReply<Command, Event, State, Reply> post(DeviceAddress sender, String key) {
+  private PostResult post(DeviceAddress sender, String key) {
     List<SealedEnvelope> envelopes = new ArrayList<>();
     if (kit.getState() instanceof Active active) {
       for (String user : active.participants()) {
@@ -879,8 +911,16 @@ class ConversationTest {
   }
 
   private static void assertRejected(CommandResultWithReply<Command, Event, State, Reply> result, ErrorCode code) {
-    assertThat(result.reply()).isInstanceOfSatisfying(Rejected.class, r -> assertThat(r.code()).isEqualTo(code));
-    assertThat(result.hasNoEvents()).isTrue();
+    assertRejected(result.reply(), result.hasNoEvents(), code);
+  }
+
+  private static void assertRejected(PostResult result, ErrorCode code) {
+    assertRejected(result.reply(), result.hasNoEvents(), code);
+  }
+
+  private static void assertRejected(Reply reply, boolean hasNoEvents, ErrorCode code) {
+    assertThat(reply).isInstanceOfSatisfying(Rejected.class, r -> assertThat(r.code()).isEqualTo(code));
+    assertThat(hasNoEvents).isTrue();
   }
 
   private List<Object> journal() {

@@ -9,7 +9,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Remembers everything a conversation hands to its fan-out, in order. */
 final class RecordingFanout implements ConversationFanout {
-  record Published(ConversationEvent event, List<String> audience) {}
+  /** A message or a membership change; for messages, the audience is every member (as the joinedAt map). */
+  record Published(ConversationEvent event, List<String> audience, Map<String, Long> joinedAt) {}
 
   record Present(String conversationId, Map<String, Long> joinedAt) {}
 
@@ -26,8 +27,15 @@ final class RecordingFanout implements ConversationFanout {
   final List<TypingSent> typing = new CopyOnWriteArrayList<>();
 
   @Override
-  public void published(ConversationEvent event, Collection<String> audience) {
-    published.add(new Published(event, List.copyOf(audience)));
+  public void message(String conversationId, long seq, Conversation.MessagePosted message,
+                      Map<String, Long> joinedAt) {
+    published.add(new Published(new ConversationEvent(conversationId, seq, message), List.copyOf(joinedAt.keySet()),
+        Map.copyOf(joinedAt)));
+  }
+
+  @Override
+  public void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt) {
+    published.add(new Published(event, List.copyOf(audience), Map.copyOf(joinedAt)));
   }
 
   @Override

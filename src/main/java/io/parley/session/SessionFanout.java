@@ -1,0 +1,102 @@
+package io.parley.session;
+
+import io.parley.conversation.Conversation;
+import io.parley.conversation.ConversationEvent;
+import io.parley.conversation.ConversationFanout;
+import io.parley.conversation.SealedEnvelope;
+import io.parley.directory.DeviceDirectory;
+import io.parley.identity.DeviceAddress;
+import io.parley.inbox.Inbox;
+import io.parley.protocol.ReceiptKind;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/**
+ * A conversation's fan-out, straight to device sessions: one tell per recipient device, carrying that
+ * device's envelope only. Messages name their recipient devices (the conversation has checked them against
+ * the key directory); everything else goes to the devices of the account's cached device list. Inboxes hear
+ * only of membership changes and receipt markers.
+ */
+public final class SessionFanout implements ConversationFanout {
+  private final ClusterSharding sharding;
+  private final DeviceDirectory directory;
+
+  public SessionFanout(ClusterSharding sharding, DeviceDirectory directory) {
+    this.sharding = sharding;
+    this.directory = directory;
+  }
+
+  @Override
+  public void message(String conversationId, long seq, Conversation.MessagePosted message,
+                      Map<String, Long> joinedAt) {
+    for (SealedEnvelope envelope : message.envelopes()) {
+      Conversation.MessagePosted own = new Conversation.MessagePosted(message.sender(), message.idempotencyKey(),
+          List.of(envelope), message.at());
+      session(envelope.recipient()).tell(new DeviceSession.Deliver(new ConversationEvent(conversationId, seq, own),
+          joinedAt.getOrDefault(envelope.user(), 1L)));
+    }
+    DeviceAddress sender = message.sender();
+    session(sender).tell(new DeviceSession.OwnSent(conversationId, seq, joinedAt.getOrDefault(sender.user(), 1L)));
+  }
+
+  @Override
+  public void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt) {
+    Inbox.MembershipChanged changed = new Inbox.MembershipChanged(event);
+    for (String user : audience) {
+      inbox(user).tell(changed);
+      DeviceSession.Deliver deliver = new DeviceSession.Deliver(event, joinedAt.getOrDefault(user, event.seq()));
+      eachDevice(user, device -> session(new DeviceAddress(user, device)).tell(deliver));
+    }
+  }
+
+  @Override
+  public void membersPresent(String conversationId, Map<String, Long> joinedAt) {
+    joinedAt.forEach((user, fromSeq) -> inbox(user).tell(new Inbox.MemberOf(conversationId, fromSeq)));
+  }
+
+  @Override
+  public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {
+    DeviceSession.TypingNotice notice = new DeviceSession.TypingNotice(conversationId, from, active);
+    for (String user : audience) {
+      eachDevice(user, device -> {
+        DeviceAddress address = new DeviceAddress(user, device);
+        if (!address.equals(from)) {
+          session(address).tell(notice);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {
+    for (SealedEnvelope envelope : envelopes) {
+      session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(conversationId, from, envelope));
+    }
+  }
+
+  @Override
+  public void receipt(String conversationId, String reader, ReceiptKind kind, long seq, Collection<String> audience) {
+    inbox(reader).tell(new Inbox.MarkReceipt(conversationId, kind, seq));
+    DeviceSession.ReceiptNotice notice = new DeviceSession.ReceiptNotice(conversationId, reader, kind, seq);
+    for (String user : audience) {
+      eachDevice(user, device -> session(new DeviceAddress(user, device)).tell(notice));
+    }
+  }
+
+  /** The account's devices from this node's cache (a directory read when not cached); none if that fails. */
+  private void eachDevice(String account, IntConsumer action) {
+    directory.cachedDevices(account).thenAccept(list -> list.devices().forEach(action::accept));
+  }
+
+  private EntityRef<DeviceSession.Command> session(DeviceAddress device) {
+    return sharding.entityRefFor(DeviceSession.ENTITY_KEY, device.entityId());
+  }
+
+  private EntityRef<Inbox.Command> inbox(String user) {
+    return sharding.entityRefFor(Inbox.ENTITY_KEY, user);
+  }
+}
