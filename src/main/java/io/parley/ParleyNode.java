@@ -104,7 +104,8 @@ public final class ParleyNode {
 
       ClusterSharding sharding = ClusterSharding.get(system);
       ConversationHistory history = new ConversationHistory(system, READ_JOURNAL);
-      Inbox.init(system, settings.session().maxDevicesPerUser(), clock, settings.session().cursorFlushInterval());
+      Inbox.init(system, settings.session().maxDevicesPerUser(), clock, settings.session().cursorFlushInterval(),
+          DeviceSession.deliveryThrough(sharding));
       ShardedDeviceDirectory directory = ShardedDeviceDirectory.start(system, settings.directory(),
           settings.session().askTimeout(), clock);
       KeyDirectory.init(system, settings.directory(), settings.session().maxDevicesPerUser(), clock,

@@ -112,8 +112,13 @@ public record ParleySettings(
    */
   public record AdminSettings(boolean clusterChanges) {}
 
-  /** The Prometheus endpoint: {@code GET /metrics} on host:port, refreshed every {@code tickInterval}. */
-  public record MetricsSettings(boolean enabled, String host, int port, Duration tickInterval) {}
+  /**
+   * The Prometheus endpoint: {@code GET /metrics} on host:port, refreshed every {@code tickInterval}.
+   * {@code instrumentation}: also attach Kamon's agent, which instruments every actor, dispatcher and HTTP
+   * request (for diagnosis; it costs CPU on every message, ADR 0015).
+   */
+  public record MetricsSettings(boolean enabled, String host, int port, Duration tickInterval,
+                                boolean instrumentation) {}
 
   /** The admin token must be long enough that guessing it is hopeless. */
   public static final int MIN_ADMIN_TOKEN_CHARS = 32;
@@ -194,7 +199,8 @@ public record ParleySettings(
             c.getBoolean("metrics.enabled"),
             c.getString("metrics.host"),
             c.getInt("metrics.port"),
-            c.getDuration("metrics.tick-interval")));
+            c.getDuration("metrics.tick-interval"),
+            c.getBoolean("metrics.instrumentation")));
   }
 
   private static Limit limit(Config c, String path) {

@@ -2,12 +2,12 @@ package io.parley.inbox;
 
 import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
+import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -40,7 +40,11 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public sealed interface Command extends CborSerializable {}
 
-  /** A persisted membership event (created, added, removed) of a conversation this user is or was in. */
+  /**
+   * A persisted membership event (created, added, removed) of a conversation this user is or was in: kept,
+   * then handed to each of the user's devices, in this order, so that a device's listing of its
+   * conversations and the event never miss each other.
+   */
   public record MembershipChanged(ConversationEvent event) implements Command {}
 
   /** The conversation lists this user as a member since {@code fromSeq} (sent after a conversation recovers). */
@@ -149,23 +153,28 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   private final int maxDevices;
   private final Clock clock;
   private final TimerScheduler<Command> timers;
+  private final DeviceDelivery devices;
   private final Duration receiptFlush;
   /** Runtime only: markers advanced since the last {@link ReceiptsAdvanced}, merged over the state when read. */
   private final Map<String, Markers> unflushed = new HashMap<>();
 
-  public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration receiptFlush) {
+  public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration receiptFlush,
+                          DeviceDelivery devices) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), maxDevices, clock, receiptFlush))
+        create(ctx.getEntityId(), maxDevices, clock, receiptFlush, devices))
         .withStopMessage(Stop.INSTANCE));
   }
 
-  public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush) {
-    return Behaviors.withTimers(timers -> new Inbox(user, maxDevices, clock, timers, receiptFlush));
+  public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush,
+                                         DeviceDelivery devices) {
+    return Behaviors.withTimers(timers -> new Inbox(user, maxDevices, clock, timers, receiptFlush, devices));
   }
 
-  private Inbox(String user, int maxDevices, Clock clock, TimerScheduler<Command> timers, Duration receiptFlush) {
+  private Inbox(String user, int maxDevices, Clock clock, TimerScheduler<Command> timers, Duration receiptFlush,
+                DeviceDelivery devices) {
     super(PersistenceId.of(ENTITY_KEY.name(), user));
     this.user = user;
+    this.devices = devices;
     this.maxDevices = maxDevices;
     this.clock = clock;
     this.timers = timers;
@@ -233,11 +242,21 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     String conversationId = event.conversationId();
     boolean member = state.conversations().containsKey(conversationId);
     if (event.event() instanceof Conversation.MemberRemoved removed && removed.user().equals(user)) {
+      forward(state, event, state.conversations().getOrDefault(conversationId, event.seq()));
       unflushed.remove(conversationId); // the markers of a conversation left go with it
       return member ? Effect().persist(new Left(conversationId)) : Effect().none();
     }
-    // joined now (created, added), or the notice of an earlier change was lost: start where this event is
-    return member ? Effect().none() : Effect().persist(new Joined(conversationId, event.seq()));
+    if (!member) {
+      // joined now (created, added), or the notice of an earlier change was lost: start where this event is
+      return Effect().persist(new Joined(conversationId, event.seq()))
+          .thenRun(next -> forward(next, event, event.seq()));
+    }
+    forward(state, event, state.conversations().get(conversationId));
+    return Effect().none();
+  }
+
+  private void forward(State state, ConversationEvent event, long fromSeq) {
+    state.devices().keySet().forEach(device -> devices.deliver(new DeviceAddress(user, device), event, fromSeq));
   }
 
   private Effect<Event, State> onMemberOf(State state, MemberOf cmd) {

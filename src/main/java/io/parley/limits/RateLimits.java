@@ -1,10 +1,12 @@
 package io.parley.limits;
 
+import io.parley.config.ParleySettings;
 import io.parley.config.ParleySettings.RateLimitSettings;
 import io.parley.limits.RedisRateLimit.Decision;
 import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
 import org.redisson.api.RedissonClient;
@@ -19,37 +21,30 @@ public final class RateLimits {
   private static final CompletionStage<Decision> ALLOWED = CompletableFuture.completedFuture(Decision.ALLOWED);
 
   private final boolean enabled;
-  private final RedisRateLimit sendBurst;
-  private final RedisRateLimit sendSustained;
-  private final RedisRateLimit ephemeralBurst;
-  private final RedisRateLimit ephemeralSustained;
+  private final RedisRateLimit sends;
+  private final RedisRateLimit ephemerals;
   private final RedisRateLimit connect;
   private volatile Predicate<String> unlimited = account -> false;
 
   public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
     this.enabled = settings.enabled();
-    this.sendBurst = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendBurst().permits(),
-        settings.sendBurst().interval(), settings.redisTimeout(), clock);
-    this.sendSustained = new RedisRateLimit(redis, hash, "sends", "send-limit", settings.sendSustained().permits(),
-        settings.sendSustained().interval(), settings.redisTimeout(), clock);
-    this.ephemeralBurst = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
-        settings.ephemeralBurst().permits(), settings.ephemeralBurst().interval(), settings.redisTimeout(), clock);
-    this.ephemeralSustained = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
-        settings.ephemeralSustained().permits(), settings.ephemeralSustained().interval(), settings.redisTimeout(),
-        clock);
+    this.sends = new RedisRateLimit(redis, hash, "sends", "send-limit",
+        List.of(band(settings.sendBurst()), band(settings.sendSustained())), settings.redisTimeout(), clock);
+    this.ephemerals = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+        List.of(band(settings.ephemeralBurst()), band(settings.ephemeralSustained())), settings.redisTimeout(), clock);
     this.connect = new RedisRateLimit(redis, hash, "connects", "connect-limit", settings.connect().permits(),
         settings.connect().interval(), settings.redisTimeout(), clock);
   }
 
   /**
-   * One send of {@code accountId}. The sustained limit is asked only when the burst limit allows, so a send
-   * refused for its burst takes no permit of the sustained window.
+   * One send of {@code accountId}, against the burst and the sustained limit in one Redis round trip; a
+   * refused send takes no permit of either.
    */
   public CompletionStage<Decision> trySend(String accountId) {
     if (!enabled || unlimited.test(accountId)) {
       return ALLOWED;
     }
-    return both(sendBurst, sendSustained, accountId);
+    return sends.tryAcquire(accountId);
   }
 
   /**
@@ -60,8 +55,7 @@ public final class RateLimits {
     if (!enabled) {
       return ALLOWED;
     }
-    String subject = accountId + " " + conversationId;
-    return both(ephemeralBurst, ephemeralSustained, subject);
+    return ephemerals.tryAcquire(accountId + " " + conversationId);
   }
 
   /**
@@ -77,16 +71,12 @@ public final class RateLimits {
     return enabled ? connect.tryAcquire(clientAddress) : ALLOWED;
   }
 
-  /** The sustained limit is asked only when the burst limit allows: a refusal for the burst takes no sustained permit. */
-  private static CompletionStage<Decision> both(RedisRateLimit burst, RedisRateLimit sustained, String subject) {
-    return burst.tryAcquire(subject).thenCompose(first -> first.allowed()
-        ? sustained.tryAcquire(subject)
-        : CompletableFuture.completedFuture(first));
+  private static RedisRateLimit.Band band(ParleySettings.Limit limit) {
+    return new RedisRateLimit.Band(limit.permits(), limit.interval());
   }
 
   /** How many checks were let through because Redis did not answer (a counter for metrics). */
   public long failedOpen() {
-    return sendBurst.failedOpen() + sendSustained.failedOpen() + ephemeralBurst.failedOpen()
-        + ephemeralSustained.failedOpen() + connect.failedOpen();
+    return sends.failedOpen() + ephemerals.failedOpen() + connect.failedOpen();
   }
 }

@@ -4,70 +4,119 @@ import io.parley.observability.ThrottledWarning;
 import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.redisson.api.RRateLimiter;
-import org.redisson.api.RateType;
+import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One cluster-wide limit, {@code permits} in any {@code interval} per subject, with a Redisson
- * {@link RRateLimiter} (a sliding window). Keys name the subject by a {@link KeyedHash}, never by the
- * subject itself, carry the rate (so a changed setting applies at once) and expire two intervals after the
- * last use. When Redis does not answer within {@code timeout} or fails, the request is let through (fail
- * open): counted in {@link #failedOpen()} and logged at most once a minute.
+ * One cluster-wide limit per subject, made of one or more bands ("20 per second" and "300 per minute"), all
+ * checked in a single Redis round trip by one Lua script. Each band is a generic cell rate algorithm (GCRA):
+ * Redis keeps one number per band and subject, the theoretical arrival time, which allows {@code permits}
+ * at once and then one every {@code interval / permits}. A request is allowed only if every band allows it,
+ * and only an allowed request takes a permit, so a refusal leaves no trace. The answer of a refusal is when
+ * the next attempt can succeed.
+ *
+ * <p>Keys name the subject by a {@link KeyedHash}, never by the subject itself, carry the rate (so a changed
+ * setting applies at once), share one hash tag (so a Redis cluster keeps them in one slot) and expire when
+ * their band is full again. When Redis does not answer within {@code timeout} or fails, the request is let
+ * through (fail open): counted in {@link #failedOpen()} and logged at most once a minute (ADR 0012).
  */
 public final class RedisRateLimit {
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimit.class);
   private static final Duration WARN_EVERY = Duration.ofMinutes(1);
+
+  /**
+   * KEYS: one per band. ARGV: per band, the emission interval and the band's interval, in milliseconds.
+   * Returns 0 when allowed (and then advances every band), otherwise the milliseconds until it would be.
+   */
+  static final String SCRIPT = """
+      local time = redis.call('TIME')
+      local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      local wait = 0
+      local tats = {}
+      for i, key in ipairs(KEYS) do
+        local emission = tonumber(ARGV[2 * i - 1])
+        local interval = tonumber(ARGV[2 * i])
+        local tat = tonumber(redis.call('GET', key) or '0')
+        if tat < now then tat = now end
+        tats[i] = tat + emission
+        local over = tats[i] - interval - now
+        if over > wait then wait = over end
+      end
+      if wait > 0 then return math.max(1, math.ceil(wait)) end
+      for i, key in ipairs(KEYS) do
+        redis.call('SET', key, tostring(tats[i]), 'PX', math.max(1, math.ceil(tats[i] - now)))
+      end
+      return 0
+      """;
+
+  /** {@code permits} in any {@code interval}. */
+  public record Band(long permits, Duration interval) {
+    public Band {
+      if (permits < 1 || interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("a band needs at least one permit in a positive interval");
+      }
+    }
+  }
 
   /** {@code retryAfterMs}: when the next attempt can succeed (0 when allowed). */
   public record Decision(boolean allowed, long retryAfterMs) {
     public static final Decision ALLOWED = new Decision(true, 0);
   }
 
-  private final RedissonClient redis;
+  private final RScript script;
   private final KeyedHash hash;
   private final String purpose;
-  private final long permits;
-  private final Duration interval;
+  private final List<String> prefixes = new ArrayList<>();
+  private final Object[] arguments;
   private final Duration timeout;
-  private final Clock clock;
-  private final String prefix;
   private final AtomicLong failedOpen = new AtomicLong();
   private final ThrottledWarning warning;
+  private volatile String sha;
 
-  /**
-   * @param name    the key's name part, e.g. {@code claims}: keys are {@code parley:<name>:<rate>:<hash>}
-   * @param purpose the hash label, so that two limits never share a hash of the same subject
-   */
+  /** A limit of one band. */
   public RedisRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, long permits,
                         Duration interval, Duration timeout, Clock clock) {
-    this.redis = redis;
+    this(redis, hash, name, purpose, List.of(new Band(permits, interval)), timeout, clock);
+  }
+
+  /**
+   * @param name    the key's name part, e.g. {@code claims}: keys are {@code parley:<name>:<rate>:{<hash>}}
+   * @param purpose the hash label, so that two limits never share a hash of the same subject
+   */
+  public RedisRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, List<Band> bands,
+                        Duration timeout, Clock clock) {
+    this.script = redis.getScript(StringCodec.INSTANCE);
     this.hash = hash;
     this.purpose = purpose;
-    this.permits = permits;
-    this.interval = interval;
     this.timeout = timeout;
-    this.clock = clock;
     this.warning = new ThrottledWarning(clock, WARN_EVERY);
-    this.prefix = "parley:" + name + ":" + permits + "per" + interval.toMillis() + "ms:";
+    this.arguments = new Object[bands.size() * 2];
+    for (int i = 0; i < bands.size(); i++) {
+      Band band = bands.get(i);
+      long intervalMs = band.interval().toMillis();
+      prefixes.add("parley:" + name + ":" + band.permits() + "per" + intervalMs + "ms:{");
+      arguments[2 * i] = Double.toString((double) intervalMs / band.permits());
+      arguments[2 * i + 1] = Long.toString(intervalMs);
+    }
   }
 
   public CompletionStage<Decision> tryAcquire(String subject) {
-    String name = prefix + hash.of(purpose, subject);
-    RRateLimiter limiter = redis.getRateLimiter(name);
-    return attempt(limiter)
-        // the limiter's keys can expire between setting the rate and acquiring: set it again once
-        .exceptionallyCompose(failure -> attempt(limiter))
-        .thenCompose(allowed -> allowed
-            ? CompletableFuture.completedFuture(Decision.ALLOWED)
-            : retryAfter(name).thenApply(ms -> new Decision(false, ms)))
+    String subjectHash = hash.of(purpose, subject);
+    List<Object> keys = new ArrayList<>(prefixes.size());
+    for (String prefix : prefixes) {
+      keys.add(prefix + subjectHash + "}");
+    }
+    return evaluate(keys)
+        .thenApply(wait -> wait == 0 ? Decision.ALLOWED : new Decision(false, wait))
         .toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(this::failOpen);
@@ -78,6 +127,35 @@ public final class RedisRateLimit {
     return failedOpen.get();
   }
 
+  /** By its digest once Redis has the script; loaded again when Redis has lost it (a restart). */
+  private CompletionStage<Long> evaluate(List<Object> keys) {
+    String digest = sha;
+    if (digest == null) {
+      return load().thenCompose(loaded -> evaluate(keys));
+    }
+    return script.<Long>evalShaAsync(RScript.Mode.READ_WRITE, digest, RScript.ReturnType.LONG, keys, arguments)
+        .exceptionallyCompose(failure -> isNoScript(failure)
+            ? load().thenCompose(loaded -> script.<Long>evalShaAsync(RScript.Mode.READ_WRITE, loaded,
+                RScript.ReturnType.LONG, keys, arguments))
+            : CompletableFuture.failedFuture(failure));
+  }
+
+  private CompletionStage<String> load() {
+    return script.scriptLoadAsync(SCRIPT).thenApply(loaded -> {
+      sha = loaded;
+      return loaded;
+    });
+  }
+
+  private static boolean isNoScript(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause.getMessage() != null && cause.getMessage().contains("NOSCRIPT")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private Decision failOpen(Throwable failure) {
     failedOpen.incrementAndGet();
     if (warning.due()) {
@@ -85,23 +163,5 @@ public final class RedisRateLimit {
           failure.toString());
     }
     return Decision.ALLOWED;
-  }
-
-  private CompletionStage<Boolean> attempt(RRateLimiter limiter) {
-    return limiter.trySetRateAsync(RateType.OVERALL, permits, interval, interval.multipliedBy(2))
-        .thenCompose(set -> limiter.tryAcquireAsync());
-  }
-
-  /**
-   * Until the oldest permit in the window leaves it. Redisson keeps the window's permits in a sorted set
-   * scored by time next to the limiter; without one, an even share of the interval.
-   */
-  private CompletionStage<Long> retryAfter(String name) {
-    long evenShare = Math.max(1, interval.toMillis() / permits);
-    return redis.getScoredSortedSet("{" + name + "}:permits", ByteArrayCodec.INSTANCE).firstScoreAsync()
-        .thenApply(oldest -> oldest == null
-            ? evenShare
-            : Math.max(1, oldest.longValue() + interval.toMillis() - clock.millis()))
-        .exceptionally(failure -> evenShare);
   }
 }

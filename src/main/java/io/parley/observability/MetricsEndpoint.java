@@ -40,8 +40,8 @@ public final class MetricsEndpoint extends AllDirectives {
   private MetricsEndpoint() {}
 
   /**
-   * Starts Kamon with its instrumentation and a Prometheus reporter, unless metrics are off or Kamon already
-   * runs in this JVM. Kamon's status page and its own scrape server stay off: Parley serves the scrape itself.
+   * Starts Kamon and a Prometheus reporter (with Kamon's agent only when {@code instrumentation} is on), unless
+   * metrics are off or Kamon already runs in this JVM. Kamon's status page and its own scrape server stay off: Parley serves the scrape itself.
    */
   public static synchronized void init(MetricsSettings settings, Config config) {
     if (!settings.enabled() || reporter != null) {
@@ -57,7 +57,11 @@ public final class MetricsEndpoint extends AllDirectives {
             "kamon.instrumentation.pekko.http.server.tracing.enabled", false,
             "kamon.instrumentation.pekko.http.client.tracing.enabled", false))
         .withFallback(config);
-    Kamon.init(kamon);
+    if (settings.instrumentation()) {
+      Kamon.init(kamon);
+    } else {
+      Kamon.initWithoutAttaching(kamon);
+    }
     reporter = new PrometheusReporter("kamon.prometheus", kamon);
     Kamon.addReporter("parley-prometheus", reporter);
   }

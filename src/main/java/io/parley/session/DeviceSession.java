@@ -1,12 +1,11 @@
 package io.parley.session;
 
 import io.parley.config.ParleySettings.SessionSettings;
-import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
 import io.parley.identity.DeviceAddress;
-import io.parley.inbox.Inbox;
+import io.parley.inbox.DeviceDelivery;
 import io.parley.observability.Metrics;
 import io.parley.protocol.ReceiptKind;
 import io.parley.protocol.ServerFrame;
@@ -25,7 +24,6 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -86,7 +84,7 @@ public final class DeviceSession {
 
   private record CursorsLoaded(DeviceCursors.State state) implements Command {}
 
-  private record ConversationsListed(long binding, Inbox.Conversations conversations) implements Command {}
+  private record ConversationsListed(long binding, Map<String, Long> joinedAt) implements Command {}
 
   private record ListingFailed(long binding, Throwable cause) implements Command {}
 
@@ -106,30 +104,36 @@ public final class DeviceSession {
   private record CursorsSaved(DeviceCursors.State state) implements Command {}
 
   public static void init(ActorSystem<?> system, SessionSettings settings, ConversationHistory history) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-            create(DeviceAddress.fromEntityId(ctx.getEntityId()), settings, history))
+    ClusterSharding sharding = ClusterSharding.get(system);
+    SessionNeighbours neighbours = SessionNeighbours.sharded(sharding);
+    sharding.init(Entity.of(ENTITY_KEY, ctx ->
+            create(DeviceAddress.fromEntityId(ctx.getEntityId()), settings, history, neighbours))
         .withStopMessage(Stop.INSTANCE));
   }
 
-  public static Behavior<Command> create(DeviceAddress device, SessionSettings settings, ConversationHistory history) {
+  /** How inboxes reach the sessions of their user's devices. */
+  public static DeviceDelivery deliveryThrough(ClusterSharding sharding) {
+    return (device, event, fromSeq) ->
+        sharding.entityRefFor(ENTITY_KEY, device.entityId()).tell(new Deliver(event, fromSeq));
+  }
+
+  public static Behavior<Command> create(DeviceAddress device, SessionSettings settings, ConversationHistory history,
+                                         SessionNeighbours neighbours) {
     return Behaviors.withStash(1000, stash -> Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ActorRef<DeviceCursors.Command> cursors = ctx.spawn(DeviceCursors.create(device), "cursors");
       cursors.tell(new DeviceCursors.Get(ctx.messageAdapter(DeviceCursors.State.class, CursorsLoaded::new)));
-      return loading(ctx, stash, timers, device, settings, history, cursors);
+      DeviceSession session = new DeviceSession(ctx, timers, device, settings, history, cursors, neighbours);
+      return Behaviors.receive(Command.class)
+          .onMessage(CursorsLoaded.class, loaded -> {
+            session.acked.putAll(loaded.state().acked());
+            return stash.unstashAll(session.unbound());
+          })
+          .onAnyMessage(msg -> {
+            stash.stash(msg);
+            return Behaviors.same();
+          })
+          .build();
     })));
-  }
-
-  private static Behavior<Command> loading(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      TimerScheduler<Command> timers, DeviceAddress device, SessionSettings settings, ConversationHistory history,
-      ActorRef<DeviceCursors.Command> cursors) {
-    return Behaviors.receive(Command.class)
-        .onMessage(CursorsLoaded.class, loaded -> stash.unstashAll(
-            new DeviceSession(ctx, timers, device, settings, history, cursors, loaded.state().acked()).unbound()))
-        .onAnyMessage(msg -> {
-          stash.stash(msg);
-          return Behaviors.same();
-        })
-        .build();
   }
 
   private final ActorContext<Command> context;
@@ -138,9 +142,9 @@ public final class DeviceSession {
   private final SessionSettings settings;
   private final ConversationHistory history;
   private final ActorRef<DeviceCursors.Command> cursors;
-  private final ClusterSharding sharding;
+  private final SessionNeighbours neighbours;
   /** Per conversation, the highest seq the device has acknowledged (or sent itself with nothing unacknowledged). */
-  private final Map<String, Long> acked;
+  private final Map<String, Long> acked = new HashMap<>();
   /** Cursors advanced since they were last persisted. */
   private final Map<String, Long> unflushedCursors = new HashMap<>();
   /** Delivered markers advanced since they were last passed to the conversations. */
@@ -150,15 +154,14 @@ public final class DeviceSession {
 
   private DeviceSession(ActorContext<Command> context, TimerScheduler<Command> timers, DeviceAddress device,
       SessionSettings settings, ConversationHistory history, ActorRef<DeviceCursors.Command> cursors,
-      Map<String, Long> acked) {
+      SessionNeighbours neighbours) {
     this.context = context;
     this.timers = timers;
     this.device = device;
     this.settings = settings;
     this.history = history;
     this.cursors = cursors;
-    this.sharding = ClusterSharding.get(context.getSystem());
-    this.acked = new HashMap<>(acked);
+    this.neighbours = neighbours;
   }
 
   // ---- unbound: no connection; events wait in the journal ----
@@ -179,8 +182,7 @@ public final class DeviceSession {
     ActorRef<DeviceOutbound> connection = bind.connection();
     context.watchWith(connection, new ConnectionGone(connection));
     long thisBinding = ++binding;
-    context.ask(Inbox.Conversations.class, sharding.entityRefFor(Inbox.ENTITY_KEY, device.user()),
-        settings.askTimeout(), Inbox.ListConversations::new,
+    context.pipeToSelf(neighbours.conversationsOf(device.user(), settings.askTimeout()),
         (listed, failure) -> listed != null
             ? new ConversationsListed(thisBinding, listed)
             : new ListingFailed(thisBinding, failure));
@@ -191,7 +193,7 @@ public final class DeviceSession {
                                     long thisBinding) {
     return Behaviors.receive(Command.class)
         .onMessage(ConversationsListed.class, msg -> msg.binding() == thisBinding
-            ? goLive(connection, clientCursors, msg.conversations())
+            ? goLive(connection, clientCursors, msg.joinedAt())
             : Behaviors.same())
         .onMessage(ListingFailed.class, msg -> {
           if (msg.binding() != thisBinding) {
@@ -220,11 +222,11 @@ public final class DeviceSession {
   }
 
   private Behavior<Command> goLive(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
-                                   Inbox.Conversations conversations) {
+                                   Map<String, Long> conversations) {
     // through the connection's own channel, so it arrives before any frame pushed after it
     connection.tell(new DeviceOutbound.Attached(context.getSelf()));
     Live live = new Live(connection, binding);
-    conversations.joinedAt().forEach((conversationId, fromSeq) -> {
+    conversations.forEach((conversationId, fromSeq) -> {
       long base = Math.max(Math.max(clientCursors.getOrDefault(conversationId, 0L), ackedFor(conversationId)),
           fromSeq - 1);
       live.streams.put(conversationId, new Stream(base, true));
@@ -368,7 +370,7 @@ public final class DeviceSession {
       if (stream == null) {
         stream = new Stream(Math.max(ackedFor(conversationId), fromSeq - 1), false);
         streams.put(conversationId, stream);
-        sharding.entityRefFor(Inbox.ENTITY_KEY, device.user()).tell(new Inbox.MemberOf(conversationId, fromSeq));
+        neighbours.memberOf(device.user(), conversationId, fromSeq);
       }
       return stream;
     }
@@ -521,8 +523,7 @@ public final class DeviceSession {
 
   /** One delivered receipt per conversation for everything acknowledged since the last batch. */
   private Behavior<Command> flushReceipts() {
-    unflushedReceipts.forEach((conversationId, seq) -> sharding.entityRefFor(Conversation.ENTITY_KEY, conversationId)
-        .tell(new Conversation.MarkDelivered(device, seq)));
+    unflushedReceipts.forEach((conversationId, seq) -> neighbours.delivered(conversationId, device, seq));
     unflushedReceipts.clear();
     return Behaviors.same();
   }

@@ -18,8 +18,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 /**
  * A conversation's fan-out, straight to device sessions: one tell per recipient device, carrying that
  * device's envelope only. Messages name their recipient devices (the conversation has checked them against
- * the key directory); everything else goes to the devices of the account's cached device list. Inboxes hear
- * only of membership changes and receipt markers.
+ * the key directory); typing and receipt notices go to the devices of the account's cached device list.
+ * Membership changes go through the members' inboxes, which keep them and pass them on to their devices.
  */
 public final class SessionFanout implements ConversationFanout {
   private final ClusterSharding sharding;
@@ -43,14 +43,11 @@ public final class SessionFanout implements ConversationFanout {
     session(sender).tell(new DeviceSession.OwnSent(conversationId, seq, joinedAt.getOrDefault(sender.user(), 1L)));
   }
 
+  /** Through the inboxes, which keep the membership and hand the event to their user's devices. */
   @Override
   public void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt) {
     Inbox.MembershipChanged changed = new Inbox.MembershipChanged(event);
-    for (String user : audience) {
-      inbox(user).tell(changed);
-      DeviceSession.Deliver deliver = new DeviceSession.Deliver(event, joinedAt.getOrDefault(user, event.seq()));
-      eachDevice(user, device -> session(new DeviceAddress(user, device)).tell(deliver));
-    }
+    audience.forEach(user -> inbox(user).tell(changed));
   }
 
   @Override

@@ -68,17 +68,19 @@ public final class NodeProcess implements AutoCloseable {
   /** The system properties of an embedded node on {@code dataDir} with the given ports and Redis. */
   public static Map<String, String> embeddedNode(Path dataDir, int httpPort, int managementPort, String redisUrl,
                                                  boolean fsync) {
-    return Map.of(
-        "parley.http.port", Integer.toString(httpPort),
-        "parley.store.embedded.data-dir", dataDir.toString(),
-        "parley.store.embedded.fsync", Boolean.toString(fsync),
-        "parley.store.mongodb-uri", "",
-        "parley.redis.url", redisUrl,
-        "parley.auth.dev-tokens.enabled", "true",
-        "parley.session.cursor-flush-interval", "200ms",
-        "parley.rate-limits.enabled", "false",
-        "pekko.remote.artery.canonical.port", "0",
-        "pekko.management.http.port", Integer.toString(managementPort));
+    return Map.ofEntries(
+        Map.entry("parley.http.port", Integer.toString(httpPort)),
+        Map.entry("parley.store.embedded.data-dir", dataDir.toString()),
+        Map.entry("parley.store.embedded.fsync", Boolean.toString(fsync)),
+        Map.entry("parley.store.mongodb-uri", ""),
+        Map.entry("parley.redis.url", redisUrl),
+        Map.entry("parley.auth.dev-tokens.enabled", "true"),
+        Map.entry("parley.session.cursor-flush-interval", "200ms"),
+        Map.entry("parley.rate-limits.enabled", "false"),
+        // the demo agents' port too: a fixed one would collide with any other node on the machine
+        Map.entry("parley.agents.demo.port", Integer.toString(freePort())),
+        Map.entry("pekko.remote.artery.canonical.port", "0"),
+        Map.entry("pekko.management.http.port", Integer.toString(managementPort)));
   }
 
   /** Waits until the node has bound its edge; fails with the end of its log otherwise. */
