@@ -50,9 +50,10 @@ final class BenchReport {
         r.sentMeasured(), r.deliveredMeasured(), r.sentTotal(), r.ackedTotal()));
     row(out, "end-to-end latency", latencies(r.endToEnd(), true));
     row(out, "ack latency", latencies(r.ack(), false));
-    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s",
+    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s%s",
         r.missing(), r.skipped(), r.repeated(), r.unanswered(),
-        r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : ""));
+        r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : "",
+        r.unanswered() > 0 ? " (not settled: what was still missing at the drain timeout)" : ""));
     row(out, "errors", r.errorCount() == 0 ? "none" : errors());
     r.encryption().ifPresent(e -> encryption(out, e));
     row(out, "settled after sending", f("%.1f s", r.drainSeconds()));

@@ -38,6 +38,8 @@ final class BenchTransport implements AutoCloseable {
   BenchTransport(URI target, int clientsPerAddress, int threads) {
     Config config = ConfigFactory.parseString(String.join("\n",
         "pekko.actor.provider = local",
+        "pekko.loggers = [\"org.apache.pekko.event.Logging$DefaultLogger\"]",
+        "pekko.logger-startup-timeout = 60 s",
         "pekko.loglevel = WARNING",
         "pekko.stdout-loglevel = WARNING",
         "pekko.log-dead-letters = off",
@@ -48,6 +50,7 @@ final class BenchTransport implements AutoCloseable {
         "pekko.http.client.idle-timeout = infinite",
         "pekko.http.client.connecting-timeout = 20 s",
         "pekko.http.server.max-connections = 100000",
+        "pekko.http.server.remote-address-attribute = on",
         "pekko.http.server.idle-timeout = infinite"))
         .withFallback(ConfigFactory.defaultReference());
     this.system = ActorSystem.create("parley-bench", config);
