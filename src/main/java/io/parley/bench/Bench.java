@@ -167,7 +167,8 @@ final class Bench {
       }
       createRetries.incrementAndGet();
       long jittered = backoff.toMillis() / 2 + ThreadLocalRandom.current().nextLong(backoff.toMillis() / 2 + 1);
-      Duration next = backoff.multipliedBy(2).compareTo(CREATE_MAX_BACKOFF) > 0 ? CREATE_MAX_BACKOFF : backoff.multipliedBy(2);
+      Duration doubled = backoff.multipliedBy(2);
+      Duration next = doubled.compareTo(CREATE_MAX_BACKOFF) > 0 ? CREATE_MAX_BACKOFF : doubled;
       return CompletableFuture.runAsync(() -> { },
               CompletableFuture.delayedExecutor(jittered, TimeUnit.MILLISECONDS))
           .thenCompose(waited -> create(creator, attempt + 1, next));

@@ -22,11 +22,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * the seq of everything it receives and acknowledges it cumulatively. The socket hands it one frame at a
  * time.
  *
- * <p>With {@code --encrypt} (one-to-one conversations only) the messages are real Signal ciphertexts: the conversation's creator claims its
- * peer's bundle and opens a PQXDH session with one PreKey message, the peer answers with a Whisper message,
- * then both encrypt everything they will send before sending starts ({@link #preEncrypt}). A receiver times
- * a delivery by looking the body up among its peer's pre-encrypted messages and keeps it to decrypt after
- * the run ({@link #verifyDecryption}).
+ * <p>With {@code --encrypt} (one-to-one conversations only) the messages are real Signal ciphertexts: the
+ * conversation's creator claims its peer's bundle and opens a PQXDH session with one PreKey message, the peer
+ * answers with a Whisper message, then both encrypt everything they will send before sending starts
+ * ({@link #preEncrypt}). A receiver times a delivery by looking the body up among its peer's pre-encrypted
+ * messages and keeps it to decrypt after the run ({@link #verifyDecryption}).
  */
 final class BenchClient {
   static final int DEVICE = 1;
@@ -107,7 +107,8 @@ final class BenchClient {
     }
     this.others = List.copyOf(ids);
     if (conversation.members().size() == 2) {
-      this.peerClient = conversation.members().get(0) == this ? conversation.members().get(1) : conversation.members().get(0);
+      List<BenchClient> two = conversation.members();
+      this.peerClient = two.get(0) == this ? two.get(1) : two.get(0);
       this.peer = peerClient.accountId();
     }
   }
