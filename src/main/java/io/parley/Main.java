@@ -5,14 +5,14 @@ import picocli.CommandLine.Command;
 
 /**
  * The one Parley executable: {@code parley server}, {@code store}, {@code local-cluster}, {@code bench},
- * {@code bench-routing}, {@code bench-agents}, {@code agent-demo}, and the clients {@code chat}, {@code send},
+ * {@code bench-routing}, {@code bench-agents}, {@code bench-echo}, {@code agent-demo}, and the clients {@code chat}, {@code send},
  * {@code tail}.
  */
 @Command(name = "parley", mixinStandardHelpOptions = true, version = "Parley 0.1.0",
     description = "Messaging for people and AI agents.",
     subcommands = {ServerCommand.class, StoreCommand.class, LocalClusterCommand.class,
         io.parley.bench.BenchCommand.class, io.parley.bench.RoutingBenchCommand.class,
-        io.parley.bench.AgentBenchCommand.class, io.parley.cli.ChatCommand.class,
+        io.parley.bench.AgentBenchCommand.class, io.parley.bench.EchoBenchCommand.class, io.parley.cli.ChatCommand.class,
         io.parley.cli.SendCommand.class, io.parley.cli.TailCommand.class, io.parley.agent.demo.AgentDemoCommand.class})
 public final class Main implements Runnable {
 

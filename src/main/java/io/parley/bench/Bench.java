@@ -1,6 +1,7 @@
 package io.parley.bench;
 
 import io.parley.protocol.FrameCodec;
+import io.parley.protocol.ServerFrame;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.time.Duration;
@@ -27,7 +28,12 @@ import org.HdrHistogram.Histogram;
  * and collect the numbers.
  */
 final class Bench {
-  private static final int CONCURRENT_CONNECTS = 32;
+  /** Sockets opening (upgrade, hello, welcome) at once. */
+  private static final int CONCURRENT_CONNECTS = 64;
+  /** A create answered {@code unavailable} (a node busy with a burst of creations) is retried this often. */
+  private static final int CREATE_ATTEMPTS = 10;
+  private static final Duration CREATE_FIRST_BACKOFF = Duration.ofMillis(200);
+  private static final Duration CREATE_MAX_BACKOFF = Duration.ofSeconds(3);
   private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration ACK_FLUSH_EVERY = Duration.ofMillis(50);
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
@@ -36,6 +42,11 @@ final class Bench {
   private final PrintStream out;
   private final BenchMetrics metrics = new BenchMetrics();
   private final FrameCodec codec = new FrameCodec();
+  private final AtomicInteger createRetries = new AtomicInteger();
+  private Setup setup = new Setup(0, 0, 0, 0);
+
+  /** How long the set-up phases took, and how many creates were retried. */
+  record Setup(double loginSeconds, double connectSeconds, double createSeconds, int createRetries) {}
 
   Bench(BenchPlan plan, PrintStream out) {
     this.plan = plan;
@@ -56,12 +67,17 @@ final class Bench {
     });
     HttpClient http = HttpClient.newBuilder().executor(io).connectTimeout(Duration.ofSeconds(10)).build();
     BenchKeys keys = new BenchKeys(http, plan.devTokenUri().resolve("/"));
+    BenchTransport transport = new BenchTransport(plan.url(), plan.clientsPerAddress(), plan.threads());
     List<BenchClient> clients = List.of();
     Optional<ServerProbe> server = Optional.empty();
     try {
+      if (plan.perUserRate() > BenchPlan.SUSTAINED_SEND_LIMIT_PER_SECOND) {
+        say("warning: %.1f msg/s per user is above the default sustained send limit (%.0f/s): a node with rate"
+            + " limits on will refuse some sends", plan.perUserRate(), BenchPlan.SUSTAINED_SEND_LIMIT_PER_SECOND);
+      }
       String run = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
       List<DevLogin.Account> accounts = login(http, keys, run);
-      clients = connect(http, accounts);
+      clients = connect(transport, accounts);
       List<BenchConversation> conversations = createConversations(run, clients);
       Optional<Sealing> sealing = plan.encrypt()
           ? Optional.of(encryptAhead(keys, clients, conversations))
@@ -74,7 +90,7 @@ final class Bench {
       ticker.shutdownNow();
       server.ifPresent(ServerProbe::close);
       clients.forEach(BenchClient::close);
-      clients.forEach(BenchClient::abort);
+      transport.close();
       io.shutdownNow();
     }
   }
@@ -86,41 +102,77 @@ final class Bench {
       handles.add("bench-" + run + "-" + i);
     }
     List<DevLogin.Account> accounts = new DevLogin(http, plan.devTokenUri(), keys).loginAll(handles);
-    say("logged in %d users in %.1f s", accounts.size(), seconds(System.nanoTime() - started));
+    double took = seconds(System.nanoTime() - started);
+    setup = new Setup(took, 0, 0, 0);
+    say("logged in %d users in %.1f s (%d at a time)", accounts.size(), took, DevLogin.CONCURRENT_REQUESTS);
     return accounts;
   }
 
-  private List<BenchClient> connect(HttpClient http, List<DevLogin.Account> accounts) {
+  private List<BenchClient> connect(BenchTransport transport, List<DevLogin.Account> accounts) {
     long started = System.nanoTime();
     Payload payload = new Payload(plan.payloadBytes());
     Semaphore permits = new Semaphore(CONCURRENT_CONNECTS);
     List<CompletableFuture<BenchClient>> connecting = new ArrayList<>(accounts.size());
     for (int i = 0; i < accounts.size(); i++) {
       permits.acquireUninterruptibly();
-      connecting.add(BenchClient.connect(http, plan.webSocketUri(), i, accounts.get(i), metrics, codec, payload,
+      connecting.add(BenchClient.connect(transport, plan.webSocketUri(), i, accounts.get(i), metrics, codec, payload,
           plan.ackEvery(), plan.encrypt()).whenComplete((client, failure) -> permits.release()));
     }
     List<BenchClient> clients = connecting.stream().map(CompletableFuture::join).toList();
-    say("connected %d WebSockets in %.1f s", clients.size(), seconds(System.nanoTime() - started));
+    double took = seconds(System.nanoTime() - started);
+    setup = new Setup(setup.loginSeconds(), took, 0, 0);
+    say("connected %d WebSockets (hello to welcome) in %.1f s, %,.0f a second, from %d source address%s",
+        clients.size(), took, clients.size() / took, transport.addressesFor(clients.size()),
+        transport.addressesFor(clients.size()) == 1 ? "" : "es");
     return clients;
   }
 
-  /** Client i and client i + n/2 share a conversation; the first of them creates it. */
+  /**
+   * Conversation k has clients k, k + c, k + 2c, … (c conversations); its first member creates it, all at
+   * once. A create answered {@code unavailable} is retried with backoff (and counted).
+   */
   private List<BenchConversation> createConversations(String run, List<BenchClient> clients)
       throws InterruptedException {
     long started = System.nanoTime();
-    int pairs = plan.conversations();
-    List<BenchConversation> conversations = new ArrayList<>(pairs);
-    for (int i = 0; i < pairs; i++) {
-      conversations.add(new BenchConversation("bench-" + run + "-" + i, clients.get(i), clients.get(i + pairs)));
+    int count = plan.conversations();
+    List<BenchConversation> conversations = new ArrayList<>(count);
+    for (int k = 0; k < count; k++) {
+      List<BenchClient> members = new ArrayList<>(plan.groupSize());
+      for (int j = 0; j < plan.groupSize(); j++) {
+        members.add(clients.get(k + j * count));
+      }
+      conversations.add(new BenchConversation("bench-" + run + "-" + k, members));
     }
-    CompletableFuture.allOf(conversations.stream().map(c -> c.creator().create()).toArray(CompletableFuture[]::new))
-        .orTimeout(SETUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
-    if (!await(() -> conversations.stream().allMatch(BenchConversation::bothJoined), SETUP_TIMEOUT)) {
+    CompletableFuture.allOf(conversations.stream().map(c -> create(c.creator(), 1, CREATE_FIRST_BACKOFF))
+            .toArray(CompletableFuture[]::new))
+        .orTimeout(SETUP_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS).join();
+    if (!await(() -> conversations.stream().allMatch(BenchConversation::allJoined), SETUP_TIMEOUT)) {
       throw new IllegalStateException("not every device saw its conversation being created");
     }
-    say("created %d conversations in %.1f s", pairs, seconds(System.nanoTime() - started));
+    double took = seconds(System.nanoTime() - started);
+    setup = new Setup(setup.loginSeconds(), setup.connectSeconds(), took, createRetries.get());
+    say("created %d conversations of %d in %.1f s (%d creates retried after unavailable)", count,
+        plan.groupSize(), took, createRetries.get());
     return conversations;
+  }
+
+  private CompletableFuture<Void> create(BenchClient creator, int attempt, Duration backoff) {
+    return creator.create(attempt).thenCompose(answer -> {
+      if (answer instanceof ServerFrame.Created) {
+        return CompletableFuture.completedFuture(null);
+      }
+      String code = ((ServerFrame.Error) answer).code();
+      if (!code.equals("unavailable") || attempt >= CREATE_ATTEMPTS) {
+        throw new IllegalStateException("create failed: " + code + " (attempt " + attempt + ")");
+      }
+      createRetries.incrementAndGet();
+      long jittered = backoff.toMillis() / 2 + ThreadLocalRandom.current().nextLong(backoff.toMillis() / 2 + 1);
+      Duration doubled = backoff.multipliedBy(2);
+      Duration next = doubled.compareTo(CREATE_MAX_BACKOFF) > 0 ? CREATE_MAX_BACKOFF : doubled;
+      return CompletableFuture.runAsync(() -> { },
+              CompletableFuture.delayedExecutor(jittered, TimeUnit.MILLISECONDS))
+          .thenCompose(waited -> create(creator, attempt + 1, next));
+    });
   }
 
   /** What pre-encryption produced, before sending starts. */
@@ -205,7 +257,7 @@ final class Bench {
     say("sending %,.0f msg/s: %d s warm-up, then %d s measured", plan.rate(), plan.warmup().toSeconds(),
         plan.duration().toSeconds());
 
-    // clients i and i + n/2 are a pair, so in plain order a pair's two senders are half a round apart
+    // the members of a conversation are c clients apart, so in plain order their sends are spread over a round
     OpenLoopDriver driver = new OpenLoopDriver(plan::dueNanos, metrics::now, clients.size(),
         (client, due) -> clients.get(client).sendMessage(due));
     HostProbe.Snapshot[] hostAtStart = new HostProbe.Snapshot[1];
@@ -235,13 +287,14 @@ final class Bench {
                              double drainSeconds, Optional<BenchResult.Encryption> encryption) {
     Histogram endToEnd = metrics.endToEndHistogram();
     Histogram ack = metrics.ackHistogram();
-    long missing = conversations.stream().mapToLong(BenchConversation::missing).sum();
-    long skipped = clients.stream().mapToLong(c -> c.check().skipped()).sum();
+    // a seq missing below one the device has seen is a gap; missing above all it has seen, lost
+    long skipped = clients.stream().mapToLong(c -> c.check().gaps()).sum();
+    long missing = Math.max(0, conversations.stream().mapToLong(BenchConversation::missing).sum() - skipped);
     long repeated = clients.stream().mapToLong(c -> c.check().repeated()).sum();
     return new BenchResult(plan, seconds(windowNanos), metrics.sentMeasured.sum(), metrics.acked.sum(),
         metrics.sent.sum(), metrics.deliveredMeasured.sum(), metrics.deliveredInWindow.sum(), endToEnd, ack,
         metrics.duplicateAcks.sum(), unanswered(), missing, skipped, repeated, metrics.errors(),
-        metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host, encryption);
+        metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host, encryption, setup);
   }
 
   private long unanswered() {

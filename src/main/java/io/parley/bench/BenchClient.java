@@ -5,31 +5,30 @@ import io.parley.protocol.Envelope;
 import io.parley.protocol.FrameCodec;
 import io.parley.protocol.ServerFrame;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One bench device on its own WebSocket: says hello, creates or joins its conversation, sends bench
- * messages to its peer when the driver says so, checks the seq of everything it receives and
- * acknowledges it cumulatively. The JDK calls the listener methods of one socket one at a time.
+ * messages to the other members when the driver says so (one envelope per other member's device), checks
+ * the seq of everything it receives and acknowledges it cumulatively. The socket hands it one frame at a
+ * time.
  *
- * <p>With {@code --encrypt} the messages are real Signal ciphertexts: the conversation's creator claims its
- * peer's bundle and opens a PQXDH session with one PreKey message, the peer answers with a Whisper message,
- * then both encrypt everything they will send before sending starts ({@link #preEncrypt}). A receiver times
- * a delivery by looking the body up among its peer's pre-encrypted messages and keeps it to decrypt after
- * the run ({@link #verifyDecryption}).
+ * <p>With {@code --encrypt} (one-to-one conversations only) the messages are real Signal ciphertexts: the
+ * conversation's creator claims its peer's bundle and opens a PQXDH session with one PreKey message, the peer
+ * answers with a Whisper message, then both encrypt everything they will send before sending starts
+ * ({@link #preEncrypt}). A receiver times a delivery by looking the body up among its peer's pre-encrypted
+ * messages and keeps it to decrypt after the run ({@link #verifyDecryption}).
  */
-final class BenchClient implements WebSocket.Listener {
+final class BenchClient {
   static final int DEVICE = 1;
   private static final Duration HELLO_TIMEOUT = Duration.ofSeconds(60);
   /** The message number of the session set-up messages' plaintexts. */
@@ -50,11 +49,11 @@ final class BenchClient implements WebSocket.Listener {
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
   /** Per conversation: the highest seq received and how many frames arrived since it was last acknowledged. */
   private final Map<String, long[]> unacked = new HashMap<>();
-  private final StringBuilder partial = new StringBuilder();
-  private volatile WebSocket socket;
-  private volatile SerialSender sender;
+  private volatile BenchSocket socket;
   private volatile boolean closing;
   private volatile BenchConversation conversation;
+  /** The other members: their account ids, and for one-to-one the peer. */
+  private volatile List<String> others = List.of();
   private volatile String peer;
   private volatile BenchClient peerClient;
   private volatile boolean initiator;
@@ -75,13 +74,18 @@ final class BenchClient implements WebSocket.Listener {
     this.encrypt = encrypt;
   }
 
-  /** Opens the socket and completes once the server has said welcome. */
-  static CompletableFuture<BenchClient> connect(HttpClient http, URI uri, int index, DevLogin.Account account,
+  /**
+   * Opens socket number {@code index} (from its source address), says hello and completes once the server
+   * has said welcome.
+   */
+  static CompletableFuture<BenchClient> connect(BenchTransport transport, URI uri, int index, DevLogin.Account account,
                                                 BenchMetrics metrics, FrameCodec codec, Payload payload,
                                                 int ackEvery, boolean encrypt) {
     BenchClient client = new BenchClient(index, account, metrics, codec, payload, ackEvery, encrypt);
-    return http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10)).buildAsync(uri, client)
+    return BenchSocket.open(transport, uri, index, client::onFrame)
         .thenCompose(socket -> {
+          client.socket = socket;
+          socket.closed().whenComplete((done, failure) -> client.onClosed(failure));
           client.send(new ClientFrame.Hello(account.token(), DEVICE, Map.of()));
           return client.welcome.orTimeout(HELLO_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         })
@@ -92,22 +96,36 @@ final class BenchClient implements WebSocket.Listener {
     return account.accountId();
   }
 
-  /** Takes part in {@code conversation}, sending to {@code peer}. */
-  void join(BenchConversation conversation, BenchClient peer) {
+  /** Takes part in {@code conversation}, sending to its other members. */
+  void join(BenchConversation conversation) {
     this.conversation = conversation;
-    this.peerClient = peer;
-    this.peer = peer.accountId();
+    List<String> ids = new ArrayList<>();
+    for (BenchClient member : conversation.members()) {
+      if (member != this) {
+        ids.add(member.accountId());
+      }
+    }
+    this.others = List.copyOf(ids);
+    if (conversation.members().size() == 2) {
+      List<BenchClient> two = conversation.members();
+      this.peerClient = two.get(0) == this ? two.get(1) : two.get(0);
+      this.peer = peerClient.accountId();
+    }
   }
 
-  /** Creates this client's conversation with its peer; completes when the server answered created. */
-  CompletableFuture<Void> create() {
-    String requestId = "r-" + index;
+  /**
+   * Asks the server once to create this client's conversation with the other members; completes with the
+   * server's answer, {@code created} or an error. A repeated create of the same conversation by the same
+   * creator with the same members is answered {@code created} again, so it may be retried.
+   */
+  CompletableFuture<ServerFrame> create(int attempt) {
+    String requestId = "r-" + index + "-" + attempt;
     CompletableFuture<ServerFrame> answer = new CompletableFuture<>();
     requests.put(requestId, answer);
-    send(new ClientFrame.Create(requestId, conversation.id(), List.of(peer)));
-    return answer.orTimeout(HELLO_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).thenAccept(frame -> {
-      if (!(frame instanceof ServerFrame.Created)) {
-        throw new IllegalStateException("create failed: " + ((ServerFrame.Error) frame).code());
+    send(new ClientFrame.Create(requestId, conversation.id(), others));
+    return answer.orTimeout(HELLO_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((frame, failure) -> {
+      if (frame instanceof ServerFrame.Created created) {
+        check.own(created.conversationId(), created.seq());
       }
     });
   }
@@ -156,16 +174,22 @@ final class BenchClient implements WebSocket.Listener {
     int number = sends++;
     // the due time rides in the key too, so an ack can be timed without a lookup table
     String key = "k-" + index + "-" + number + "-" + dueNanos;
-    Envelope envelope;
+    List<Envelope> envelopes;
     PreEncrypted sealed = outgoing;
     if (sealed != null) {
       dueAt.set(number, dueNanos);
-      envelope = new Envelope(peer, DEVICE, sealed.type(number), sealed.body(number));
+      envelopes = List.of(new Envelope(peer, DEVICE, sealed.type(number), sealed.body(number)));
     } else {
-      envelope = new Envelope(peer, DEVICE, Envelope.WHISPER, payload.body(dueNanos, number));
+      String body = payload.body(dueNanos, number);
+      List<String> to = others;
+      Envelope[] each = new Envelope[to.size()];
+      for (int i = 0; i < each.length; i++) {
+        each[i] = new Envelope(to.get(i), DEVICE, Envelope.WHISPER, body);
+      }
+      envelopes = List.of(each);
     }
     metrics.sent(dueNanos);
-    send(new ClientFrame.Send(conversation.id(), key, List.of(envelope)));
+    send(new ClientFrame.Send(conversation.id(), key, envelopes));
   }
 
   private void sendHandshake() throws Exception {
@@ -206,79 +230,37 @@ final class BenchClient implements WebSocket.Listener {
     acks.forEach(this::send);
   }
 
-  long lastSeq(String conversationId) {
-    return check.lastSeq(conversationId);
-  }
-
   DeliveryCheck check() {
     return check;
   }
 
   int backlog() {
-    SerialSender s = sender;
+    BenchSocket s = socket;
     return s == null ? 0 : s.backlog();
   }
 
   void close() {
     closing = true;
-    WebSocket s = socket;
-    if (s != null && !s.isOutputClosed()) {
-      s.sendClose(WebSocket.NORMAL_CLOSURE, "bench done").exceptionally(e -> null);
-    }
-  }
-
-  void abort() {
-    WebSocket s = socket;
+    BenchSocket s = socket;
     if (s != null) {
-      s.abort();
+      s.close();
     }
   }
 
   private void send(ClientFrame frame) {
-    sender.send(codec.encodeClient(frame));
+    if (!socket.send(codec.encodeClient(frame)) && !closing) {
+      metrics.error("client_queue_full");
+    }
   }
 
-  // ---- WebSocket.Listener ----
-
-  @Override
-  public void onOpen(WebSocket webSocket) {
-    this.socket = webSocket;
-    this.sender = new SerialSender(webSocket, failure -> {
-      if (!closing) {
+  private void onClosed(Throwable failure) {
+    welcome.completeExceptionally(new IllegalStateException("socket closed before welcome", failure));
+    if (!closing) {
+      if (failure != null) {
         metrics.transportFailures.increment();
+      } else {
+        metrics.error("socket_closed");
       }
-    });
-    webSocket.request(1);
-  }
-
-  @Override
-  public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-    if (last && partial.length() == 0) {
-      onFrame(data.toString());
-    } else {
-      partial.append(data);
-      if (last) {
-        onFrame(partial.toString());
-        partial.setLength(0);
-      }
-    }
-    webSocket.request(1);
-    return null;
-  }
-
-  @Override
-  public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-    if (!closing) {
-      metrics.error("socket_closed_" + statusCode);
-    }
-    return null;
-  }
-
-  @Override
-  public void onError(WebSocket webSocket, Throwable error) {
-    welcome.completeExceptionally(error);
-    if (!closing) {
-      metrics.transportFailures.increment();
     }
   }
 
@@ -298,6 +280,7 @@ final class BenchClient implements WebSocket.Listener {
     } else if (frame instanceof ServerFrame.Member member) {
       received(member.conversationId(), member.seq());
     } else if (frame instanceof ServerFrame.Ack ack) {
+      check.own(ack.conversationId(), ack.seq());
       metrics.acked(dueNanos(ack.idempotencyKey()), ack.duplicate());
       conversation.acked(ack.seq());
     } else if (frame instanceof ServerFrame.Created created) {
@@ -337,7 +320,7 @@ final class BenchClient implements WebSocket.Listener {
   }
 
   private void received(String conversationId, long seq) {
-    check.observe(conversationId, seq);
+    check.frame(conversationId, seq);
     ClientFrame.DeliveryAck ack = null;
     synchronized (unacked) {
       long[] state = unacked.computeIfAbsent(conversationId, id -> new long[2]);

@@ -22,8 +22,9 @@ final class BenchKeys {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
   /** A busy node answers 503 when its key directory is slow; the bench tries this many times in all. */
-  private static final int ATTEMPTS = 5;
-  private static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+  private static final int ATTEMPTS = 10;
+  private static final Duration FIRST_RETRY_AFTER = Duration.ofMillis(500);
+  private static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(5);
 
   private final HttpClient http;
   private final URI base;
@@ -42,7 +43,7 @@ final class BenchKeys {
         .header("Authorization", "Bearer " + token)
         .PUT(HttpRequest.BodyPublishers.ofString(keys.keySet().toString()))
         .build();
-    return send(request, ATTEMPTS).thenAccept(response -> {
+    return send(request, ATTEMPTS, FIRST_RETRY_AFTER).thenAccept(response -> {
       if (response.statusCode() != 200) {
         throw new IllegalStateException("key directory answered HTTP " + response.statusCode() + " "
             + response.body());
@@ -60,7 +61,7 @@ final class BenchKeys {
         .header("Authorization", "Bearer " + token)
         .GET()
         .build();
-    return send(request, ATTEMPTS).thenApply(response -> {
+    return send(request, ATTEMPTS, FIRST_RETRY_AFTER).thenApply(response -> {
       if (response.statusCode() != 200) {
         throw new IllegalStateException("key directory answered HTTP " + response.statusCode() + " to a claim");
       }
@@ -77,12 +78,14 @@ final class BenchKeys {
     });
   }
 
-  private CompletableFuture<HttpResponse<String>> send(HttpRequest request, int attempts) {
+  /** Sends, retrying a 503 with doubling backoff (from {@code wait}, at most {@link #MAX_RETRY_AFTER}). */
+  private CompletableFuture<HttpResponse<String>> send(HttpRequest request, int attempts, Duration wait) {
+    Duration next = wait.multipliedBy(2).compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : wait.multipliedBy(2);
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCompose(response ->
         response.statusCode() == 503 && attempts > 1
             ? CompletableFuture.runAsync(() -> { },
-                CompletableFuture.delayedExecutor(RETRY_AFTER.toMillis(), TimeUnit.MILLISECONDS))
-                .thenCompose(waited -> send(request, attempts - 1))
+                CompletableFuture.delayedExecutor(wait.toMillis(), TimeUnit.MILLISECONDS))
+                .thenCompose(waited -> send(request, attempts - 1, next))
             : CompletableFuture.completedFuture(response));
   }
 }

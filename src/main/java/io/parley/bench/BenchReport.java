@@ -24,8 +24,11 @@ final class BenchReport {
     BenchPlan p = r.plan();
     out.println();
     out.println("Parley bench" + (p.label().isEmpty() ? "" : ": " + p.label()) + "  (" + p.url() + ")");
-    out.println(f("  %d clients in %d one-to-one conversations, each client sending to its peer; %s;",
-        p.clients(), p.conversations(), p.encrypt()
+    out.println(f("  %d clients in %d %s; %s;",
+        p.clients(), p.conversations(), p.groupSize() == 2
+            ? "one-to-one conversations, each client sending to its peer"
+            : f("groups of %d, each message to the %d other members", p.groupSize(), p.recipientsPerMessage()),
+        p.encrypt()
             ? f("Signal-encrypted %d-byte texts (%d-byte plaintexts)", p.payloadBytes(),
                 BenchPlaintext.size(p.payloadBytes()))
             : f("%d-byte bodies", p.payloadBytes())));
@@ -34,21 +37,29 @@ final class BenchReport {
     out.println();
     row(out, "metric", "value");
     row(out, "-".repeat(26), "-".repeat(60));
-    row(out, "offered", f("%,.0f msg/s", p.rate()));
-    row(out, "delivered (in window)", f("%,.0f msg/s  (%,d in %.1f s)", r.deliveredPerSecond(),
-        r.deliveredInWindow(), r.measuredSeconds()));
+    Bench.Setup s0 = r.setup();
+    row(out, "set-up", f("logins %.1f s, sockets %.1f s (%,.0f a second), conversations %.1f s (%d creates retried)",
+        s0.loginSeconds(), s0.connectSeconds(), p.clients() / s0.connectSeconds(), s0.createSeconds(),
+        s0.createRetries()));
+    row(out, "offered", f("%,.0f msg/s (%.2f per user)", p.rate(), p.perUserRate()));
+    row(out, "delivered (in window)", p.groupSize() == 2
+        ? f("%,.0f msg/s  (%,d in %.1f s)", r.deliveredPerSecond(), r.deliveredInWindow(), r.measuredSeconds())
+        : f("%,.0f msg/s, %,.0f deliveries/s  (%,d deliveries in %.1f s)", r.messagesPerSecond(),
+            r.deliveredPerSecond(), r.deliveredInWindow(), r.measuredSeconds()));
     row(out, "measured messages", f("sent %,d, delivered %,d; all sends %,d, acked %,d",
         r.sentMeasured(), r.deliveredMeasured(), r.sentTotal(), r.ackedTotal()));
     row(out, "end-to-end latency", latencies(r.endToEnd(), true));
     row(out, "ack latency", latencies(r.ack(), false));
-    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s",
+    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s%s",
         r.missing(), r.skipped(), r.repeated(), r.unanswered(),
-        r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : ""));
+        r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : "",
+        r.unanswered() > 0 ? " (not settled: what was still missing at the drain timeout)" : ""));
     row(out, "errors", r.errorCount() == 0 ? "none" : errors());
     r.encryption().ifPresent(e -> encryption(out, e));
     row(out, "settled after sending", f("%.1f s", r.drainSeconds()));
     r.server().ifPresentOrElse(s -> {
-      row(out, "server CPU", f("%.2f cores", s.cpuCores()));
+      row(out, "server CPU", f("%.2f cores, %.2f cores per 1,000 msg/s delivered", s.cpuCores(),
+          r.serverCoresPerThousand()));
       row(out, "server heap", s.note().isEmpty()
           ? f("used max %,.0f MiB, at end %,.0f MiB, committed %,.0f MiB; %d GC pauses, %.2f s",
               s.heapUsedMaxMib(), s.heapUsedEndMib(), s.heapCommittedMib(), s.gcCount(), s.gcPauseSeconds())
@@ -92,7 +103,7 @@ final class BenchReport {
 
   private String verdict() {
     double p99 = Bench.ms(r.endToEnd().getValueAtPercentile(99));
-    boolean kept = r.deliveredPerSecond() >= 0.98 * r.plan().rate();
+    boolean kept = r.messagesPerSecond() >= 0.98 * r.plan().rate();
     String faults = r.hasDeliveryFaults() ? "; DELIVERY FAULTS" : "";
     return f("p99 %s %.0f ms, %s the offered rate%s", p99 <= P99_GOAL_MS ? "<=" : ">", P99_GOAL_MS,
         kept ? "kept up with" : "fell behind", faults);
@@ -105,8 +116,10 @@ final class BenchReport {
     StringBuilder line = new StringBuilder("result:");
     kv(line, "label", r.plan().label().isEmpty() ? "-" : r.plan().label().replace(' ', '_'));
     kv(line, "clients", r.plan().clients());
+    kv(line, "group", r.plan().groupSize());
     kv(line, "offered", f("%.0f", r.plan().rate()));
-    kv(line, "delivered", f("%.0f", r.deliveredPerSecond()));
+    kv(line, "delivered", f("%.0f", r.messagesPerSecond()));
+    kv(line, "deliveries", f("%.0f", r.deliveredPerSecond()));
     kv(line, "p50_ms", ms(e, 50));
     kv(line, "p99_ms", ms(e, 99));
     kv(line, "p999_ms", ms(e, 99.9));
@@ -117,6 +130,10 @@ final class BenchReport {
     kv(line, "gaps", r.skipped());
     kv(line, "repeated", r.repeated());
     kv(line, "errors", r.errorCount());
+    kv(line, "login_s", f("%.1f", r.setup().loginSeconds()));
+    kv(line, "connect_s", f("%.1f", r.setup().connectSeconds()));
+    kv(line, "create_s", f("%.1f", r.setup().createSeconds()));
+    kv(line, "create_retries", r.setup().createRetries());
     r.encryption().ifPresent(enc -> {
       kv(line, "encrypt", 1);
       kv(line, "whisper_bytes", f("%.0f", enc.whisperBytes().getAverage()));
@@ -128,12 +145,15 @@ final class BenchReport {
     });
     r.server().ifPresent(s -> {
       kv(line, "server_cpu", f("%.2f", s.cpuCores()));
+      kv(line, "cpu_per_kmsg", f("%.3f", r.serverCoresPerThousand()));
       kv(line, "heap_max_mib", f("%.0f", s.heapUsedMaxMib()));
       kv(line, "rss_max_mib", f("%.0f", s.rssMaxMib()));
       kv(line, "gc_s", f("%.2f", s.gcPauseSeconds()));
     });
     kv(line, "bench_cpu", f("%.2f", r.host().benchCores()));
     kv(line, "busy_cores", f("%.2f", r.host().busyCores()));
+    r.server().ifPresent(s -> kv(line, "others",
+        f("%.2f", Math.max(0, r.host().busyCores() - s.cpuCores() - r.host().benchCores()))));
     kv(line, "load", f("%.2f", r.host().loadAtEnd()));
     return line.toString();
   }

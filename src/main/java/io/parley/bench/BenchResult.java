@@ -26,7 +26,8 @@ record BenchResult(
     double drainSeconds,
     Optional<ServerProbe.Usage> server,
     HostProbe.Usage host,
-    Optional<Encryption> encryption) {
+    Optional<Encryption> encryption,
+    Bench.Setup setup) {
 
   /**
    * What {@code --encrypt} added: the Signal session set-up, the client-side pre-encryption (per message, in
@@ -37,8 +38,20 @@ record BenchResult(
                     Histogram encryptNanos, IntSummaryStatistics whisperBytes, IntSummaryStatistics preKeyBytes,
                     DecryptionCheck.Outcome decryption, double decryptSeconds) {}
 
+  /** Deliveries (one per receiving device) a second inside the window. */
   double deliveredPerSecond() {
     return deliveredInWindow / measuredSeconds;
+  }
+
+  /** Messages delivered a second: deliveries divided by the devices each message goes to. */
+  double messagesPerSecond() {
+    return deliveredPerSecond() / plan.recipientsPerMessage();
+  }
+
+  /** Server cores per 1,000 delivered messages a second; NaN without a server pid or deliveries. */
+  double serverCoresPerThousand() {
+    double perSecond = messagesPerSecond();
+    return server.isEmpty() || perSecond <= 0 ? Double.NaN : server.get().cpuCores() / (perSecond / 1000);
   }
 
   /** Lost, repeated or out-of-order deliveries, sends that were never answered, or deliveries that did not decrypt. */

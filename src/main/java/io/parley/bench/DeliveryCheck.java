@@ -1,44 +1,92 @@
 package io.parley.bench;
 
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What one device saw of each conversation: the protocol promises every seq once and in order, so a
- * seq other than the next one is either a repeat (duplicate or out of order) or skips some (a gap).
+ * What one device saw of each conversation. A seq counts as seen when it arrives as a frame or as the
+ * server's answer to this device's own send or create ({@code ack}/{@code created}): a server that no
+ * longer echoes a device's own message back carries its seq in the ack instead, and an older server sends
+ * both. Frames must come in increasing seq order: a frame at or below the highest frame seen is a repeat
+ * (duplicate or out of order); a frame for a seq already seen through an ack is that ack's echo, not a
+ * repeat. Acks travel apart from frames, so an ack may overtake the frames before it: whether a seq was
+ * skipped is only judged at the end ({@link #gaps}, {@link #unseen}).
  */
 final class DeliveryCheck {
-  enum Seen { NEXT, REPEATED, SKIPPED }
+  enum Seen { FIRST, ECHO_OF_OWN, REPEATED }
 
-  private final Map<String, Long> lastSeq = new HashMap<>();
+  private static final class Conversation {
+    final BitSet seen = new BitSet();
+    long highestFrame;
+    long highestSeen;
+  }
+
+  private final Map<String, Conversation> conversations = new HashMap<>();
   private long repeated;
-  private long skipped;
 
-  synchronized Seen observe(String conversationId, long seq) {
-    long last = lastSeq.getOrDefault(conversationId, 0L);
-    if (seq <= last) {
+  /** A {@code message} or {@code member} frame with {@code seq} arrived. */
+  synchronized Seen frame(String conversationId, long seq) {
+    Conversation c = of(conversationId);
+    if (seq <= c.highestFrame) {
       repeated++;
       return Seen.REPEATED;
     }
-    lastSeq.put(conversationId, seq);
-    if (seq == last + 1) {
-      return Seen.NEXT;
+    c.highestFrame = seq;
+    if (c.seen.get(index(seq))) {
+      return Seen.ECHO_OF_OWN;
     }
-    skipped += seq - last - 1;
-    return Seen.SKIPPED;
+    see(c, seq);
+    return Seen.FIRST;
   }
 
-  synchronized long lastSeq(String conversationId) {
-    return lastSeq.getOrDefault(conversationId, 0L);
+  /** The server answered this device's own send (or create) with {@code seq}. */
+  synchronized void own(String conversationId, long seq) {
+    see(of(conversationId), seq);
   }
 
-  /** Frames whose seq was not above the last one seen (duplicates or out of order). */
+  /** The highest seq seen, as a frame or an ack. */
+  synchronized long highestSeen(String conversationId) {
+    Conversation c = conversations.get(conversationId);
+    return c == null ? 0 : c.highestSeen;
+  }
+
+  /** Seqs from 1 to {@code upTo} not seen (yet). */
+  synchronized long unseen(String conversationId, long upTo) {
+    Conversation c = conversations.get(conversationId);
+    if (c == null) {
+      return Math.max(0, upTo);
+    }
+    return Math.max(0, upTo - c.seen.get(0, index(upTo) + 1).cardinality());
+  }
+
+  /** Seqs below the highest seen that were never seen: holes, as opposed to a tail not yet arrived. */
+  synchronized long gaps() {
+    long gaps = 0;
+    for (Conversation c : conversations.values()) {
+      gaps += c.highestSeen - c.seen.cardinality();
+    }
+    return gaps;
+  }
+
+  /** Frames whose seq was not above the last frame's (duplicates or out of order). */
   synchronized long repeated() {
     return repeated;
   }
 
-  /** Seqs jumped over when a later one arrived first. */
-  synchronized long skipped() {
-    return skipped;
+  private Conversation of(String conversationId) {
+    return conversations.computeIfAbsent(conversationId, id -> new Conversation());
+  }
+
+  private static void see(Conversation c, long seq) {
+    c.seen.set(index(seq));
+    c.highestSeen = Math.max(c.highestSeen, seq);
+  }
+
+  private static int index(long seq) {
+    if (seq < 1 || seq > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("seq out of range: " + seq);
+    }
+    return Math.toIntExact(seq - 1);
   }
 }

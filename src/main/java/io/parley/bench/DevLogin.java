@@ -21,7 +21,8 @@ final class DevLogin {
   record Account(String accountId, String token, BenchDevice device) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int CONCURRENT_REQUESTS = 16;
+  /** Logins in flight at once: enough to keep a node's HTTP edge and key directory busy, few enough not to time out. */
+  static final int CONCURRENT_REQUESTS = 64;
 
   private final HttpClient http;
   private final URI endpoint;
@@ -45,20 +46,22 @@ final class DevLogin {
   }
 
   private CompletableFuture<Account> login(String handle) {
+    // key generation (a Kyber key pair and the prekeys) runs beside the requests, on the common pool
+    CompletableFuture<BenchDevice> device =
+        CompletableFuture.supplyAsync(() -> BenchDevice.generate(BenchKeys.ONE_TIME_PREKEYS));
     HttpRequest request = HttpRequest.newBuilder(endpoint)
         .timeout(Duration.ofSeconds(30))
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(JSON.createObjectNode().put("handle", handle).toString()))
         .build();
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCombine(device, (response, generated) -> {
       if (response.statusCode() != 200) {
         throw new IllegalStateException("dev token endpoint answered HTTP " + response.statusCode()
             + " (is the node running the embedded profile with dev tokens on?)");
       }
       try {
         JsonNode body = JSON.readTree(response.body());
-        return new Account(body.get("accountId").asText(), body.get("token").asText(),
-            BenchDevice.generate(BenchKeys.ONE_TIME_PREKEYS));
+        return new Account(body.get("accountId").asText(), body.get("token").asText(), generated);
       } catch (Exception e) {
         throw new IllegalStateException("dev token endpoint answered something unexpected", e);
       }

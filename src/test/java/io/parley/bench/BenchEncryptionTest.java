@@ -140,9 +140,9 @@ class BenchEncryptionTest {
 
   @Test
   void everyClientSendsItsShareOfTheSchedule() {
-    BenchPlan plan = new BenchPlan(URI.create("ws://127.0.0.1:8080"), 6, 7, Duration.ofSeconds(1),
+    BenchPlan plan = new BenchPlan(URI.create("ws://127.0.0.1:8080"), 6, 2, 7, Duration.ofSeconds(1),
         Duration.ofSeconds(2), 256, 1, 2, Duration.ofSeconds(30), OptionalLong.empty(),
-        "", true);
+        "", true, 25);
     long total = plan.warmupMessages() + plan.measuredMessages(); // 21: clients 0-2 send 4, 3-5 send 3
     assertThat(IntStream.range(0, 6).map(plan::messagesOf).sum()).isEqualTo((int) total);
     assertThat(plan.messagesOf(0)).isEqualTo(4);

@@ -11,8 +11,12 @@ import org.junit.jupiter.api.Test;
 class BenchPlanTest {
 
   private static BenchPlan plan(String url, int clients, double rate) {
-    return new BenchPlan(URI.create(url), clients, rate, Duration.ofSeconds(10), Duration.ofSeconds(30), 256, 1, 2,
-        Duration.ofSeconds(30), OptionalLong.empty(), "", false);
+    return plan(url, clients, 2, rate, false);
+  }
+
+  private static BenchPlan plan(String url, int clients, int groupSize, double rate, boolean encrypt) {
+    return new BenchPlan(URI.create(url), clients, groupSize, rate, Duration.ofSeconds(10), Duration.ofSeconds(30),
+        256, 1, 2, Duration.ofSeconds(30), OptionalLong.empty(), "", encrypt, 25);
   }
 
   @Test
@@ -38,6 +42,25 @@ class BenchPlanTest {
   void clientsComeInPairs() {
     assertThatThrownBy(() -> plan("ws://127.0.0.1:8080", 3, 1)).hasMessageContaining("even");
     assertThatThrownBy(() -> plan("ws://127.0.0.1:8080", 0, 1)).hasMessageContaining("even");
+  }
+
+  @Test
+  void groupsSplitTheClientsEvenlyAndEveryOtherMemberReceives() {
+    BenchPlan plan = plan("ws://127.0.0.1:8080", 2_000, 8, 3_000, false);
+    assertThat(plan.conversations()).isEqualTo(250);
+    assertThat(plan.recipientsPerMessage()).isEqualTo(7);
+    assertThat(plan.conversationOf(0)).isZero();
+    assertThat(plan.conversationOf(250)).isZero();
+    assertThat(plan.conversationOf(1_999)).isEqualTo(249);
+    assertThat(plan.perUserRate()).isEqualTo(1.5);
+    assertThatThrownBy(() -> plan("ws://127.0.0.1:8080", 2_001, 8, 1, false)).hasMessageContaining("--group-size");
+    assertThatThrownBy(() -> plan("ws://127.0.0.1:8080", 16, 1, 1, false)).hasMessageContaining("--group-size");
+  }
+
+  @Test
+  void encryptionIsForOneToOneConversations() {
+    assertThatThrownBy(() -> plan("ws://127.0.0.1:8080", 16, 8, 1, true)).hasMessageContaining("--encrypt");
+    assertThat(plan("ws://127.0.0.1:8080", 16, 2, 1, true).encrypt()).isTrue();
   }
 
   @Test
