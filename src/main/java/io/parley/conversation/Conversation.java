@@ -91,19 +91,20 @@ public final class Conversation
       implements Command {}
 
   // ---- replies ----
-  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
-  @JsonSubTypes({
-    @JsonSubTypes.Type(value = Accepted.class, name = "accepted"),
-    @JsonSubTypes.Type(value = Rejected.class, name = "rejected"),
-    @JsonSubTypes.Type(value = Info.class, name = "info"),
-    @JsonSubTypes.Type(value = DeviceMismatch.class, name = "mismatch")
-  })
   public sealed interface Reply extends CborSerializable {}
 
   public record Accepted(long seq, boolean duplicate) implements Reply {}
 
   /** The answer to a {@link Post}: {@code reply} for the post that carried {@code tag}. */
-  public record Posted(long tag, Reply reply) implements CborSerializable {}
+  public record Posted(
+      long tag,
+      @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+      @JsonSubTypes({
+        @JsonSubTypes.Type(value = Accepted.class, name = "accepted"),
+        @JsonSubTypes.Type(value = Rejected.class, name = "rejected"),
+        @JsonSubTypes.Type(value = DeviceMismatch.class, name = "mismatch")
+      })
+      Reply reply) implements CborSerializable {}
 
   public record Rejected(ErrorCode code, String message) implements Reply {}
 
@@ -161,6 +162,13 @@ public final class Conversation
    * are stashed meanwhile, so messages keep the order in which they arrived.
    */
   private boolean lookingUp;
+  /**
+   * Runtime only: the highest receipt announced per reader and kind since this entity started, so that
+   * receipts only ever advance (the reader's inbox keeps the durable markers).
+   */
+  private final Map<ReceiptMark, Long> announced = new HashMap<>();
+
+  private record ReceiptMark(String reader, ReceiptKind kind) {}
 
   public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout,
                           DeviceDirectory directory) {
@@ -257,7 +265,7 @@ public final class Conversation
     }
     Created created = new Created(cmd.by(), List.copyOf(members), now());
     return Effect().persist(created)
-        .thenRun(next -> publish(next, created, created.participants(), ((Active) next).joinedAt()))
+        .thenRun(next -> publish(next, created, created.participants()))
         .thenReply(cmd.replyTo(), next -> new Accepted(1, false));
   }
 
@@ -284,7 +292,7 @@ public final class Conversation
     }
     MemberAdded added = new MemberAdded(cmd.by(), cmd.user(), now());
     return Effect().persist(added)
-        .thenRun(next -> publish(next, added, ((Active) next).participants(), ((Active) next).joinedAt()))
+        .thenRun(next -> publish(next, added, ((Active) next).participants()))
         .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
   }
 
@@ -300,11 +308,9 @@ public final class Conversation
       return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq(), true));
     }
     MemberRemoved removed = new MemberRemoved(cmd.by(), cmd.user(), now());
-    // the member who leaves hears of it too, from the seq they had joined at
-    List<String> audience = state.participants();
-    Map<String, Long> joinedBefore = state.joinedAt();
+    List<String> audience = state.participants(); // the member who leaves hears of it too
     return Effect().persist(removed)
-        .thenRun(next -> publish(next, removed, audience, joinedBefore))
+        .thenRun(next -> publish(next, removed, audience))
         .thenReply(cmd.replyTo(), next -> new Accepted(((Active) next).lastSeq(), false));
   }
 
@@ -493,8 +499,8 @@ public final class Conversation
     return Effect().none();
   }
 
-  private void publish(State next, Event event, List<String> audience, Map<String, Long> joinedAt) {
-    fanout.membership(new ConversationEvent(conversationId, ((Active) next).lastSeq(), event), audience, joinedAt);
+  private void publish(State next, Event event, List<String> audience) {
+    fanout.membership(new ConversationEvent(conversationId, ((Active) next).lastSeq(), event), audience);
   }
 
   private Effect<Event, State> notParticipant(ActorRef<Reply> replyTo) {

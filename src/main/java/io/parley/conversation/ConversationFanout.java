@@ -21,8 +21,8 @@ public interface ConversationFanout {
    */
   void message(String conversationId, long seq, Conversation.MessagePosted message, Map<String, Long> joinedAt);
 
-  /** A persisted membership change: the inbox of every user in {@code audience} and every device of theirs. */
-  void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt);
+  /** A persisted membership change: the inbox of every user in {@code audience}, which tells their devices. */
+  void membership(ConversationEvent event, Collection<String> audience);
 
   /** After recovery: each member's inbox must list the conversation from the seq they joined at (idempotent). */
   void membersPresent(String conversationId, Map<String, Long> joinedAt);
@@ -42,8 +42,7 @@ public interface ConversationFanout {
   ConversationFanout NONE = new ConversationFanout() {
     @Override public void message(String conversationId, long seq, Conversation.MessagePosted message,
                                   Map<String, Long> joinedAt) {}
-    @Override public void membership(ConversationEvent event, Collection<String> audience,
-                                     Map<String, Long> joinedAt) {}
+    @Override public void membership(ConversationEvent event, Collection<String> audience) {}
     @Override public void membersPresent(String conversationId, Map<String, Long> joinedAt) {}
     @Override public void typing(String conversationId, DeviceAddress from, boolean active, Collection<String> audience) {}
     @Override public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {}

@@ -58,7 +58,7 @@ public final class RedisRateLimit {
       return 0
       """;
 
-  /** {@code permits} in any {@code interval}. */
+  /** A bucket of {@code permits} that refills at {@code permits / interval}: that many at once, then that rate. */
   public record Band(long permits, Duration interval) {
     public Band {
       if (permits < 1 || interval.isNegative() || interval.isZero()) {

@@ -1,6 +1,7 @@
 package io.parley.session;
 
 import io.parley.config.ParleySettings.SessionSettings;
+import io.parley.conversation.Conversation;
 import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
@@ -24,6 +25,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -122,7 +124,7 @@ public final class DeviceSession {
     return Behaviors.withStash(1000, stash -> Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ActorRef<DeviceCursors.Command> cursors = ctx.spawn(DeviceCursors.create(device), "cursors");
       cursors.tell(new DeviceCursors.Get(ctx.messageAdapter(DeviceCursors.State.class, CursorsLoaded::new)));
-      DeviceSession session = new DeviceSession(ctx, timers, device, settings, history, cursors, neighbours);
+      DeviceSession session = new DeviceSession(ctx, timers, stash, device, settings, history, cursors, neighbours);
       return Behaviors.receive(Command.class)
           .onMessage(CursorsLoaded.class, loaded -> {
             session.acked.putAll(loaded.state().acked());
@@ -138,6 +140,8 @@ public final class DeviceSession {
 
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
+  /** Holds live events while a connection binds; the listing's catch-up and they then go on in order. */
+  private final StashBuffer<Command> stash;
   private final DeviceAddress device;
   private final SessionSettings settings;
   private final ConversationHistory history;
@@ -152,11 +156,12 @@ public final class DeviceSession {
   /** Increases with every bind and unbind: answers that belong to an earlier connection are recognised. */
   private long binding;
 
-  private DeviceSession(ActorContext<Command> context, TimerScheduler<Command> timers, DeviceAddress device,
-      SessionSettings settings, ConversationHistory history, ActorRef<DeviceCursors.Command> cursors,
-      SessionNeighbours neighbours) {
+  private DeviceSession(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash,
+      DeviceAddress device, SessionSettings settings, ConversationHistory history,
+      ActorRef<DeviceCursors.Command> cursors, SessionNeighbours neighbours) {
     this.context = context;
     this.timers = timers;
+    this.stash = stash;
     this.device = device;
     this.settings = settings;
     this.history = history;
@@ -201,11 +206,14 @@ public final class DeviceSession {
           }
           context.getLog().warn("device session could not list conversations; asking the client to reconnect");
           connection.tell(new DeviceOutbound.SessionEnded());
-          return unbind();
+          return unbind(connection);
         })
+        .onMessage(Deliver.class, this::holdWhileBinding)
+        .onMessage(OwnSent.class, this::holdWhileBinding)
         .onMessage(Bind.class, next -> displace(connection, next))
-        .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
-        .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+        .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind(connection) : Behaviors.same())
+        .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection)
+            ? unbind(connection) : Behaviors.same())
         .onMessageEquals(Unlink.INSTANCE, () -> unlink(connection))
         .onMessage(FlushCursors.class, msg -> flushCursors())
         .onMessage(FlushReceipts.class, msg -> flushReceipts())
@@ -217,8 +225,16 @@ public final class DeviceSession {
           connection.tell(new DeviceOutbound.SessionEnded());
           return Behaviors.same();
         })
-        .onAnyMessage(msg -> Behaviors.same()) // not live yet: the listing's catch-up reads them from the journal
+        .onAnyMessage(msg -> Behaviors.same()) // notices are for live devices only
         .build();
+  }
+
+  /** Live events wait for the listing (a full stash drops them: the journal has them for the catch-up). */
+  private Behavior<Command> holdWhileBinding(Command event) {
+    if (!stash.isFull()) {
+      stash.stash(event);
+    }
+    return Behaviors.same();
   }
 
   private Behavior<Command> goLive(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
@@ -232,7 +248,7 @@ public final class DeviceSession {
       live.streams.put(conversationId, new Stream(base, true));
       live.pump(conversationId);
     });
-    return live.behavior();
+    return stash.unstashAll(live.behavior());
   }
 
   /** Another connection of the same device takes over; the old one is told to close. */
@@ -247,15 +263,15 @@ public final class DeviceSession {
 
   private Behavior<Command> unlink(ActorRef<DeviceOutbound> connection) {
     connection.tell(new DeviceOutbound.Unlinked());
-    context.unwatch(connection);
-    return unbind();
+    return unbind(connection);
   }
 
-  private Behavior<Command> unbind() {
+  private Behavior<Command> unbind(ActorRef<DeviceOutbound> connection) {
+    context.unwatch(connection);
     binding++;
     flushReceipts();
     flushCursors();
-    return unbound();
+    return stash.unstashAll(unbound()); // events held while binding: the device catches up when it binds again
   }
 
   // ---- live ----
@@ -267,6 +283,8 @@ public final class DeviceSession {
     long known;
     boolean fetching;
     boolean mayHaveMore;
+    /** The device's own messages sent past the acknowledged cursor: acknowledged as soon as it reaches them. */
+    final java.util.NavigableSet<Long> own = new java.util.TreeSet<>();
 
     Stream(long base, boolean mayHaveMore) {
       this.base = base;
@@ -313,8 +331,9 @@ public final class DeviceSession {
           .onMessage(ReceiptNotice.class, this::onReceipt)
           .onMessage(KeysLow.class, low -> push(new ServerFrame.KeysLow(device.device(), low.remaining())))
           .onMessage(Bind.class, next -> displace(connection, next))
-          .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
-          .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection) ? unbind() : Behaviors.same())
+          .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind(connection) : Behaviors.same())
+          .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection)
+              ? unbind(connection) : Behaviors.same())
           .onMessageEquals(Unlink.INSTANCE, () -> unlink(connection))
           .onMessage(KeepAlive.class, msg -> Behaviors.same())
           .onMessage(FlushCursors.class, msg -> flushCursors())
@@ -336,24 +355,28 @@ public final class DeviceSession {
       Stream stream = streamFor(event.conversationId(), deliver.fromSeq());
       stream.known = Math.max(stream.known, event.seq());
       if (!stream.fetching && event.seq() == stream.lastSent + 1 && inFlight < settings.maxInFlight()) {
-        send(stream, event);
+        next(event.conversationId(), stream, event);
       } else if (event.seq() > stream.lastSent) {
         pump(event.conversationId());
       }
       return Behaviors.same();
     }
 
-    /** The device's own message: counted as sent (the client has its seq from the ack), no frame. */
+    /**
+     * The device's own message: counted as sent (the client has its seq from the ack), no frame; it counts as
+     * acknowledged once everything before it is.
+     */
     Behavior<Command> onOwnSent(OwnSent own) {
       String conversationId = own.conversationId();
       Stream stream = streamFor(conversationId, own.fromSeq());
       stream.known = Math.max(stream.known, own.seq());
+      if (own.seq() > stream.lastSent) {
+        stream.own.add(own.seq());
+      }
       if (!stream.fetching && own.seq() == stream.lastSent + 1) {
         long unackedBefore = unacked(conversationId, stream);
         stream.lastSent = own.seq();
-        if (ackedFor(conversationId) == own.seq() - 1) {
-          advanceCursor(conversationId, own.seq());
-        }
+        settleOwn(conversationId, stream);
         inFlight += unacked(conversationId, stream) - unackedBefore;
       } else if (own.seq() > stream.lastSent) {
         pump(conversationId);
@@ -361,16 +384,28 @@ public final class DeviceSession {
       return Behaviors.same();
     }
 
+    /** Moves the acknowledged cursor over the device's own messages that directly follow it. */
+    void settleOwn(String conversationId, Stream stream) {
+      long cursor = Math.max(ackedFor(conversationId), stream.base);
+      stream.own.headSet(cursor, true).clear();
+      long settled = cursor;
+      while (settled < stream.lastSent && stream.own.remove(settled + 1)) {
+        settled++;
+      }
+      if (settled > ackedFor(conversationId)) {
+        advanceCursor(conversationId, settled);
+      }
+    }
+
     /**
      * A conversation the listing at bind did not have (created or joined since): its stream starts where the
-     * user joined or the device's cursor is. The inbox is reminded, in case its membership notice was lost.
+     * user joined or the device's cursor is.
      */
     Stream streamFor(String conversationId, long fromSeq) {
       Stream stream = streams.get(conversationId);
       if (stream == null) {
         stream = new Stream(Math.max(ackedFor(conversationId), fromSeq - 1), false);
         streams.put(conversationId, stream);
-        neighbours.memberOf(device.user(), conversationId, fromSeq);
       }
       return stream;
     }
@@ -405,7 +440,7 @@ public final class DeviceSession {
       stream.fetching = false;
       for (ConversationEvent event : fetched.events()) {
         if (event.seq() == stream.lastSent + 1) {
-          send(stream, event);
+          next(fetched.conversationId(), stream, event);
         }
       }
       stream.known = Math.max(stream.known, stream.lastSent);
@@ -446,6 +481,7 @@ public final class DeviceSession {
       if (seq > stream.lastSent) {
         stream.lastSent = seq;
       }
+      settleOwn(conversationId, stream);
       inFlight -= unackedBefore - unacked(conversationId, stream);
       unflushedReceipts.put(conversationId, seq);
       if (!timers.isTimerActive(FlushReceipts.INSTANCE)) {
@@ -491,11 +527,22 @@ public final class DeviceSession {
       return Behaviors.same();
     }
 
-    void send(Stream stream, ConversationEvent event) {
-      connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
-      Metrics.pushed();
-      stream.lastSent = event.seq();
-      inFlight++;
+    /**
+     * The stream's next event: pushed, or, when it is the device's own message (read from the journal), counted
+     * as sent without a frame, as the live {@link OwnSent} is.
+     */
+    void next(String conversationId, Stream stream, ConversationEvent event) {
+      long unackedBefore = unacked(conversationId, stream);
+      if (event.event() instanceof Conversation.MessagePosted posted && posted.sender().equals(device)) {
+        stream.own.add(event.seq());
+        stream.lastSent = event.seq();
+        settleOwn(conversationId, stream);
+      } else {
+        connection.tell(new DeviceOutbound.Push(EventFrames.forDevice(event, device)));
+        Metrics.pushed();
+        stream.lastSent = event.seq();
+      }
+      inFlight += unacked(conversationId, stream) - unackedBefore;
     }
 
     long unacked(String conversationId, Stream stream) {

@@ -8,7 +8,9 @@ import io.parley.directory.DeviceDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.inbox.Inbox;
 import io.parley.protocol.ReceiptKind;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -45,7 +47,7 @@ public final class SessionFanout implements ConversationFanout {
 
   /** Through the inboxes, which keep the membership and hand the event to their user's devices. */
   @Override
-  public void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt) {
+  public void membership(ConversationEvent event, Collection<String> audience) {
     Inbox.MembershipChanged changed = new Inbox.MembershipChanged(event);
     audience.forEach(user -> inbox(user).tell(changed));
   }
@@ -68,11 +70,16 @@ public final class SessionFanout implements ConversationFanout {
     }
   }
 
+  /** Only to devices the account has: an envelope for any other device number wakes no session. */
   @Override
   public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {
-    for (SealedEnvelope envelope : envelopes) {
-      session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(conversationId, from, envelope));
-    }
+    Map<String, List<SealedEnvelope>> byUser = new LinkedHashMap<>();
+    envelopes.forEach(envelope -> byUser.computeIfAbsent(envelope.user(), user -> new ArrayList<>()).add(envelope));
+    byUser.forEach((user, own) -> directory.cachedDevices(user).thenAccept(list -> own.forEach(envelope -> {
+      if (list.devices().contains(envelope.device())) {
+        session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(conversationId, from, envelope));
+      }
+    })));
   }
 
   @Override

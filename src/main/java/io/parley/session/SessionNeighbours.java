@@ -17,9 +17,6 @@ public interface SessionNeighbours {
   /** The user's conversations, each with the seq from which the user sees it. */
   CompletionStage<Map<String, Long>> conversationsOf(String user, Duration timeout);
 
-  /** Reminds the user's inbox that the user is in {@code conversationId} since {@code fromSeq} (idempotent). */
-  void memberOf(String user, String conversationId, long fromSeq);
-
   /** A delivered receipt: {@code reader}'s device has everything of the conversation up to {@code seq}. */
   void delivered(String conversationId, DeviceAddress reader, long seq);
 
@@ -31,11 +28,6 @@ public interface SessionNeighbours {
         return sharding.entityRefFor(Inbox.ENTITY_KEY, user)
             .<Inbox.Conversations>ask(Inbox.ListConversations::new, timeout)
             .thenApply(Inbox.Conversations::joinedAt);
-      }
-
-      @Override
-      public void memberOf(String user, String conversationId, long fromSeq) {
-        sharding.entityRefFor(Inbox.ENTITY_KEY, user).tell(new Inbox.MemberOf(conversationId, fromSeq));
       }
 
       @Override

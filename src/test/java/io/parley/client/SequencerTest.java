@@ -18,6 +18,27 @@ class SequencerTest {
   }
 
   @Test
+  void anOwnSeqFromAnAckWaitsForTheFramesBeforeItWithoutOpeningAGap() {
+    Sequencer.Released<Long> own = sequencer.offerOwn("c-a", 12, 12L);
+    assertThat(own.events()).as("11 may still be on its way").isEmpty();
+    assertThat(own.gap()).as("an ack alone opens no gap").isEmpty();
+
+    assertThat(sequencer.offer("c-a", 11, 11L).events()).containsExactly(11L, 12L);
+    assertThat(sequencer.offerOwn("c-a", 12, 12L).events()).as("a repeated ack").isEmpty();
+    assertThat(sequencer.offer("c-a", 12, 12L).events()).as("its frame, if one comes, is a repeat").isEmpty();
+  }
+
+  @Test
+  void aPushedFrameAfterAnOwnSeqStillOpensTheGapBelowIt() {
+    sequencer.offerOwn("c-a", 12, 12L);
+
+    Sequencer.Released<Long> after = sequencer.offer("c-a", 13, 13L);
+
+    assertThat(after.events()).isEmpty();
+    assertThat(after.gap()).contains(new Sequencer.Gap("c-a", 11, 11));
+  }
+
+  @Test
   void dropsWhatCameBeforeAndRepeats() {
     assertThat(sequencer.offer("c-a", 10, 10L).events()).isEmpty();
     assertThat(sequencer.offer("c-a", 11, 11L).events()).containsExactly(11L);

@@ -34,8 +34,8 @@ final class RecordingFanout implements ConversationFanout {
   }
 
   @Override
-  public void membership(ConversationEvent event, Collection<String> audience, Map<String, Long> joinedAt) {
-    published.add(new Published(event, List.copyOf(audience), Map.copyOf(joinedAt)));
+  public void membership(ConversationEvent event, Collection<String> audience) {
+    published.add(new Published(event, List.copyOf(audience), Map.of()));
   }
 
   @Override

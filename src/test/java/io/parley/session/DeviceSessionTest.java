@@ -42,7 +42,7 @@ class DeviceSessionTest {
   private static final String BOB = "u_bob000000000000000000";
   private static final Duration RECEIPT_FLUSH = Duration.ofMillis(200);
   private static final SessionSettings SETTINGS = new SessionSettings(1_000, 200, Duration.ofHours(1),
-      RECEIPT_FLUSH, 4096, Duration.ofSeconds(10), 6, Duration.ofSeconds(3));
+      RECEIPT_FLUSH, Duration.ofSeconds(1), 4096, Duration.ofSeconds(10), 6, Duration.ofSeconds(3));
   private static final Config CONFIG = ConfigFactory.parseResources("serialization.conf")
       .withFallback(PersistenceTestKitPlugin.getInstance().config())
       .withFallback(PersistenceTestKitSnapshotPlugin.getInstance().config())
@@ -116,6 +116,40 @@ class DeviceSessionTest {
 
     assertThat(message(connection).seq()).isEqualTo(3);
     connection.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void anOwnSeqAfterUnacknowledgedFramesIsAcknowledgedWithThemAndHoldsNoWindowSlot() {
+    neighbours.conversations.put(BOB, Map.of());
+    ActorRef<DeviceSession.Command> session = session();
+    TestProbe<DeviceOutbound> connection = bind(session, Map.of());
+    session.tell(deliver(2, "from alice"));
+    assertThat(message(connection).seq()).isEqualTo(2);
+
+    session.tell(new DeviceSession.OwnSent(conversationId, 3, 2)); // bob replies before acknowledging 2
+    session.tell(new DeviceSession.Acked(connection.getRef(), conversationId, 2));
+    session.tell(DeviceSession.Stop.INSTANCE);
+    connection.expectTerminated(session, Duration.ofSeconds(5));
+
+    // the cursor saved at stop covers the own seq 3, though the client never acknowledged it
+    TestProbe<DeviceCursors.State> saved = testKit.createTestProbe();
+    testKit.spawn(DeviceCursors.create(bob)).tell(new DeviceCursors.Get(saved.getRef()));
+    assertThat(saved.receiveMessage(Duration.ofSeconds(3)).ackedFor(conversationId)).isEqualTo(3);
+  }
+
+  @Test
+  void liveEventsThatArriveWhileBindingAreKeptForTheLiveConnection() {
+    CompletableFuture<Map<String, Long>> listing = new CompletableFuture<>();
+    neighbours.pending.put(BOB, listing);
+    ActorRef<DeviceSession.Command> session = session();
+    TestProbe<DeviceOutbound> connection = testKit.createTestProbe();
+    session.tell(new DeviceSession.Bind(connection.getRef(), Map.of()));
+    session.tell(deliver(2, "during the bind"));
+
+    listing.complete(Map.of());
+
+    connection.expectMessageClass(DeviceOutbound.Attached.class);
+    assertThat(message(connection).seq()).isEqualTo(2);
   }
 
   @Test
@@ -211,7 +245,7 @@ class DeviceSessionTest {
   }
 
   @Test
-  void aConversationTheListingDidNotHaveStartsWhereTheUserJoinedAndRemindsTheInbox() {
+  void aConversationTheListingDidNotHaveStartsWhereTheUserJoined() {
     neighbours.conversations.put(BOB, Map.of());
     ActorRef<DeviceSession.Command> session = session();
     TestProbe<DeviceOutbound> connection = bind(session, Map.of());
@@ -219,7 +253,7 @@ class DeviceSessionTest {
     session.tell(new DeviceSession.Deliver(new ConversationEvent(conversationId, 5, posted("joined late")), 5));
 
     assertThat(message(connection).seq()).isEqualTo(5);
-    neighbours.memberOf.expectMessage(Duration.ofSeconds(3), new MemberOf(BOB, conversationId, 5));
+    connection.expectNoMessage(Duration.ofMillis(100));
   }
 
   // ---- helpers ----
@@ -252,21 +286,16 @@ class DeviceSessionTest {
 
   record Delivered(String conversationId, DeviceAddress reader, long seq) {}
 
-  record MemberOf(String user, String conversationId, long fromSeq) {}
-
   private static final class Neighbours implements SessionNeighbours {
     final Map<String, Map<String, Long>> conversations = new ConcurrentHashMap<>();
+    /** Listings answered only when the test completes them. */
+    final Map<String, CompletableFuture<Map<String, Long>>> pending = new ConcurrentHashMap<>();
     final TestProbe<Delivered> delivered = testKit.createTestProbe();
-    final TestProbe<MemberOf> memberOf = testKit.createTestProbe();
 
     @Override
     public CompletionStage<Map<String, Long>> conversationsOf(String user, Duration timeout) {
-      return CompletableFuture.completedFuture(conversations.getOrDefault(user, Map.of()));
-    }
-
-    @Override
-    public void memberOf(String user, String conversationId, long fromSeq) {
-      memberOf.getRef().tell(new MemberOf(user, conversationId, fromSeq));
+      CompletableFuture<Map<String, Long>> held = pending.remove(user);
+      return held != null ? held : CompletableFuture.completedFuture(conversations.getOrDefault(user, Map.of()));
     }
 
     @Override
