@@ -7,23 +7,20 @@ import io.parley.config.ParleySettings.EmbeddedStore;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A MongoDB-wire server inside the node, for a laptop or a single-node deployment without MongoDB.
  *
- * <p>Durable mode keeps the data in one MVStore file in the data directory and acknowledges a write
- * only after it is committed to that file ({@link GroupCommitH2Backend}): a process killed right after
- * an acknowledgement loses nothing; with {@code fsync} on, neither does a power cut. In-memory mode
- * keeps nothing across restarts.
+ * <p>Durable mode keeps the data in memory and logs every write to a command log in the data directory
+ * ({@link LoggedMemoryBackend}, {@link DurableStore}); a write is acknowledged only after its log record
+ * is written: a process killed right after an acknowledgement loses nothing; with {@code fsync} on,
+ * neither does a power cut. In-memory mode keeps nothing across restarts.
  */
 public final class EmbeddedMongoServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMongoServer.class);
-
-  static final String STORE_FILE = "store.mv";
 
   /**
    * The backend answers on the network threads and a write blocks its thread until its group commit:
@@ -33,11 +30,11 @@ public final class EmbeddedMongoServer implements AutoCloseable {
 
   private final MongoServer server;
   private final InetSocketAddress address;
-  private final GroupCommitH2Backend durableBackend;
+  private final LoggedMemoryBackend durableBackend;
   private final DataDirLock lock;
   private volatile boolean closed;
 
-  private EmbeddedMongoServer(MongoServer server, GroupCommitH2Backend durableBackend, DataDirLock lock) {
+  private EmbeddedMongoServer(MongoServer server, LoggedMemoryBackend durableBackend, DataDirLock lock) {
     this.server = server;
     this.address = server.getLocalAddress();
     this.durableBackend = durableBackend;
@@ -52,17 +49,16 @@ public final class EmbeddedMongoServer implements AutoCloseable {
       return new EmbeddedMongoServer(server, null, null);
     }
     DataDirLock lock = DataDirLock.acquire(settings.dataDir());
-    MVStore store = null;
+    LoggedMemoryBackend backend = null;
     try {
-      store = StoreFormat.open(storeFile(settings.dataDir()));
-      GroupCommitH2Backend backend = GroupCommitH2Backend.open(store, settings.fsync());
+      backend = DurableStore.open(settings.dataDir(), settings.fsync());
       MongoServer server = bind(backend, bindAddress);
       log.info("embedded store listening on {} (durable in {}, fsync {})",
           server.getLocalAddress(), lock.file().getParent(), settings.fsync() ? "on" : "off");
       return new EmbeddedMongoServer(server, backend, lock);
     } catch (RuntimeException e) {
-      if (store != null && !store.isClosed()) {
-        store.closeImmediately();
+      if (backend != null) {
+        backend.close();
       }
       lock.close();
       throw e;
@@ -70,7 +66,7 @@ public final class EmbeddedMongoServer implements AutoCloseable {
   }
 
   static Path storeFile(Path dataDir) {
-    return dataDir.resolve(STORE_FILE);
+    return DurableStore.logFile(dataDir);
   }
 
   private static MongoServer bind(MongoBackend backend, InetSocketAddress address) {
@@ -92,9 +88,9 @@ public final class EmbeddedMongoServer implements AutoCloseable {
     return durableBackend == null;
   }
 
-  /** The durable backend's committer statistics; empty in memory. */
-  Optional<GroupCommitH2Backend.CommitStats> commitStats() {
-    return Optional.ofNullable(durableBackend).map(GroupCommitH2Backend::stats);
+  /** The durable backend's log writer statistics; empty in memory. */
+  Optional<CommandLog.Stats> commitStats() {
+    return Optional.ofNullable(durableBackend).map(LoggedMemoryBackend::stats);
   }
 
   /** False once a commit has failed (the store then refuses every command) or after close. */

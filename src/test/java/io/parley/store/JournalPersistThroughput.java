@@ -23,11 +23,12 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * (not part of the test suite): entities each persist one event at a time and send the next once
  * the previous one is acknowledged.
  *
- * <p>Arguments (optional): entities (default 200), seconds (default 15), buckets (default 64).
+ * <p>Arguments (optional): entities (default 200), seconds (default 15), buckets (default 64), store mode
+ * ({@code nofsync} by default, {@code fsync} or {@code memory}).
  */
 public final class JournalPersistThroughput {
 
-  private static final GroupCommitH2Backend.CommitStats NONE = new GroupCommitH2Backend.CommitStats(0, 0, 0, 0, 0);
+  private static final CommandLog.Stats NONE = new CommandLog.Stats(0, 0, 0, 0);
 
   private JournalPersistThroughput() {}
 
@@ -35,9 +36,11 @@ public final class JournalPersistThroughput {
     int entities = args.length > 0 ? Integer.parseInt(args[0]) : 200;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
     int buckets = args.length > 2 ? Integer.parseInt(args[2]) : 64;
-    boolean inMemory = args.length > 3 && args[3].equals("memory");
+    String mode = args.length > 3 ? args[3] : "nofsync";
+    boolean inMemory = mode.equals("memory");
+    boolean fsync = mode.equals("fsync");
     Path dir = Files.createTempDirectory("parley-persist");
-    StoreSettings settings = new StoreSettings("", "parley", buckets, new EmbeddedStore(dir, inMemory, "127.0.0.1", 0, false));
+    StoreSettings settings = new StoreSettings("", "parley", buckets, new EmbeddedStore(dir, inMemory, "127.0.0.1", 0, fsync));
     try (MongoStore store = MongoStore.start(settings)) {
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "persist", store.journalConfig()
           .withFallback(ConfigFactory.parseString("""
@@ -55,7 +58,7 @@ public final class JournalPersistThroughput {
         EmbeddedMongoServer server = store.embeddedServer().orElseThrow();
         Thread.sleep(5000); // warm-up: JIT, recovery, connection pool
         long startCount = persisted.get();
-        GroupCommitH2Backend.CommitStats before = server.commitStats().orElse(NONE);
+        CommandLog.Stats before = server.commitStats().orElse(NONE);
         long start = System.nanoTime();
         long cpuStart = processCpuNanos();
         long committerCpuStart = committerCpuNanos();
@@ -69,15 +72,15 @@ public final class JournalPersistThroughput {
             (nanos - threadsBefore.getOrDefault(group, 0L)) / 1e6 / Math.max(1, measured)));
         long events = persisted.get() - startCount;
         double elapsed = (System.nanoTime() - start) / 1e9;
-        GroupCommitH2Backend.CommitStats after = server.commitStats().orElse(NONE);
+        CommandLog.Stats after = server.commitStats().orElse(NONE);
         long commits = after.commits() - before.commits();
         System.out.printf(
-            "entities=%d buckets=%d events/s=%.0f | commits/s=%.1f writes/commit=%.1f commit ms=%.1f compact ms/s=%.0f file MB=%.1f"
+            "entities=%d buckets=%d events/s=%.0f | commits/s=%.1f records/commit=%.1f sync ms/commit=%.1f log MB written=%.1f file MB=%.1f"
                 + " | cpu ms/event=%.2f committer cpu ms/event=%.2f%n",
             entities, buckets, events / elapsed, commits / elapsed,
-            (after.writes() - before.writes()) / (double) Math.max(1, commits),
-            (after.commitNanos() - before.commitNanos()) / 1e6 / Math.max(1, commits),
-            (after.compactNanos() - before.compactNanos()) / 1e6 / elapsed,
+            (after.records() - before.records()) / (double) Math.max(1, commits),
+            (after.syncNanos() - before.syncNanos()) / 1e6 / Math.max(1, commits),
+            (after.bytes() - before.bytes()) / 1e6,
             inMemory ? 0 : Files.size(EmbeddedMongoServer.storeFile(dir)) / 1e6,
             cpuMillis / Math.max(1, events), committerCpuMillis / Math.max(1, events));
       } finally {
@@ -110,7 +113,7 @@ public final class JournalPersistThroughput {
 
   private static long committerCpuNanos() {
     return Thread.getAllStackTraces().keySet().stream()
-        .filter(thread -> thread.getName().equals("parley-store-committer"))
+        .filter(thread -> thread.getName().equals("parley-store-log-writer"))
         .mapToLong(thread -> ManagementFactory.getThreadMXBean().getThreadCpuTime(thread.getId()))
         .sum();
   }

@@ -57,7 +57,7 @@ class MongoStoreTest {
         store.database().getCollection("accounts").insertOne(new Document("_id", "a"));
         assertThat(store.isHealthy()).isTrue();
       }
-      assertThat(dir.resolve(EmbeddedMongoServer.STORE_FILE)).doesNotExist();
+      assertThat(DurableStore.logFile(dir)).doesNotExist();
     }
   }
 

@@ -22,7 +22,7 @@ import org.bson.types.Binary;
  *
  * <p>Arguments (optional): seconds per run (default 10), writer counts (default 1,16,64), modes
  * (default all: MEMORY,DURABLE_NO_FSYNC,DURABLE_FSYNC). Prints latency, the process CPU per insert
- * (server and writers), commits a second and the share of time spent compacting.
+ * (server and writers), commits (group writes of the log) a second and the share of time the log writer spent in fsync.
  */
 public final class StoreThroughput {
 
@@ -42,7 +42,7 @@ public final class StoreThroughput {
         ? Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
         : new int[] {1, 16, 64};
     System.out.printf("%-18s %8s %10s %8s %8s %8s %9s %9s %10s %9s%n", "mode", "writers", "inserts/s", "p50 ms",
-        "p99 ms", "max ms", "file MB", "cpu ms/op", "commits/s", "compact %");
+        "p99 ms", "max ms", "file MB", "cpu ms/op", "commits/s", "sync %");
     Mode[] modes = args.length > 2
         ? Arrays.stream(args[2].split(",")).map(Mode::valueOf).toArray(Mode[]::new)
         : Mode.values();
@@ -89,7 +89,7 @@ public final class StoreThroughput {
       }
       Thread.sleep(2000); // warm-up: JIT, connection pool
       latencies.reset();
-      GroupCommitH2Backend.CommitStats statsBefore = server.commitStats().orElse(null);
+      CommandLog.Stats statsBefore = server.commitStats().orElse(null);
       long cpuBefore = processCpuNanos();
       measuring.set(true);
       long start = System.nanoTime();
@@ -97,18 +97,18 @@ public final class StoreThroughput {
       measuring.set(false);
       long elapsed = System.nanoTime() - start;
       long cpu = processCpuNanos() - cpuBefore;
-      GroupCommitH2Backend.CommitStats statsAfter = server.commitStats().orElse(null);
+      CommandLog.Stats statsAfter = server.commitStats().orElse(null);
       running.set(false);
       finished.await();
       Histogram histogram = latencies.getIntervalHistogram();
       long total = Arrays.stream(counts).sum();
       double fileMb = mode == Mode.MEMORY ? 0 : Files.size(EmbeddedMongoServer.storeFile(dir)) / 1e6;
       double commitsPerSecond = statsBefore == null ? 0 : (statsAfter.commits() - statsBefore.commits()) / (elapsed / 1e9);
-      double compactShare = statsBefore == null ? 0 : 100.0 * (statsAfter.compactNanos() - statsBefore.compactNanos()) / elapsed;
+      double syncShare = statsBefore == null ? 0 : 100.0 * (statsAfter.syncNanos() - statsBefore.syncNanos()) / elapsed;
       System.out.printf("%-18s %8d %10.0f %8.2f %8.2f %8.2f %9.1f %9.3f %10.1f %9.1f%n", mode, writers,
           total / (elapsed / 1e9), histogram.getValueAtPercentile(50) / 1000.0,
           histogram.getValueAtPercentile(99) / 1000.0, histogram.getMaxValue() / 1000.0, fileMb,
-          cpu / 1e6 / Math.max(1, total), commitsPerSecond, compactShare);
+          cpu / 1e6 / Math.max(1, total), commitsPerSecond, syncShare);
     } finally {
       try (var files = Files.walk(dir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -25,7 +25,8 @@ import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class StoreFormatTest {
+/** A data directory written by an earlier release (an H2 MVStore file) is converted into the command log once. */
+class LegacyStoreConversionTest {
 
   @TempDir Path dir;
 
@@ -40,7 +41,7 @@ class StoreFormatTest {
 
   /** A store file as releases before the conversion wrote it: H2's default types. */
   private void writeLegacyStore() {
-    MVStore store = new MVStore.Builder().fileName(EmbeddedMongoServer.storeFile(dir).toString()).open();
+    MVStore store = new MVStore.Builder().fileName(legacyFile().toString()).open();
     MongoServer server = new MongoServer(new H2Backend(store));
     try (MongoClient client = MongoClients.create("mongodb://127.0.0.1:" + server.bind().getPort())) {
       MongoCollection<Document> journal = client.getDatabase("parley").getCollection("journal_07");
@@ -55,8 +56,12 @@ class StoreFormatTest {
     assertThat(storeVersion()).isZero();
   }
 
+  private Path legacyFile() {
+    return dir.resolve(DurableStore.LEGACY_FILE);
+  }
+
   private int storeVersion() {
-    MVStore store = new MVStore.Builder().fileName(EmbeddedMongoServer.storeFile(dir).toString()).readOnly().open();
+    MVStore store = new MVStore.Builder().fileName(legacyFile().toString()).readOnly().open();
     try {
       return store.getStoreVersion();
     } finally {
@@ -67,7 +72,6 @@ class StoreFormatTest {
   @Test
   void convertsALegacyStoreOnceAndKeepsDocumentsAndUniqueIndexes() throws Exception {
     writeLegacyStore();
-    Files.writeString(dir.resolve(EmbeddedMongoServer.STORE_FILE + ".upgrade"), "left over by a crash");
 
     for (int start = 0; start < 2; start++) {
       try (EmbeddedMongoServer server = EmbeddedMongoServer.start(durable());
@@ -88,27 +92,27 @@ class StoreFormatTest {
             .isInstanceOf(MongoWriteException.class);
         journal.insertOne(event("Conversation|c-1", 1000 + start));
       }
-      assertThat(dir.resolve(EmbeddedMongoServer.STORE_FILE + ".upgrade")).doesNotExist();
-      assertThat(storeVersion()).isEqualTo(StoreFormat.VERSION);
-    }
-    try (EmbeddedMongoServer server = EmbeddedMongoServer.start(durable());
-        MongoClient client = MongoClients.create(server.connectionString())) {
-      assertThat(client.getDatabase("parley").getCollection("journal_07").countDocuments()).isEqualTo(152);
+      assertThat(legacyFile()).doesNotExist();
+      assertThat(dir.resolve(DurableStore.LEGACY_FILE + DurableStore.CONVERTED)).exists();
+      assertThat(DurableStore.logFile(dir)).exists();
     }
   }
 
   @Test
-  void aNewStoreIsWrittenInParleysFormatFromTheStart() {
+  void aConversionInterruptedAfterTheLogWasWrittenKeepsTheLog() throws Exception {
+    writeLegacyStore();
     try (EmbeddedMongoServer server = EmbeddedMongoServer.start(durable());
         MongoClient client = MongoClients.create(server.connectionString())) {
       client.getDatabase("parley").getCollection("accounts").insertOne(new Document("_id", "bob"));
     }
-    MVStore reopened = new MVStore.Builder().fileName(EmbeddedMongoServer.storeFile(dir).toString()).readOnly().open();
-    try {
-      assertThat(reopened.getStoreVersion()).isEqualTo(StoreFormat.VERSION);
-      assertThat(reopened.getMapNames()).contains("databases.parley.accounts");
-    } finally {
-      reopened.close();
+    // as if the node had died between writing the log and renaming the old file
+    Files.move(dir.resolve(DurableStore.LEGACY_FILE + DurableStore.CONVERTED), legacyFile());
+
+    try (EmbeddedMongoServer server = EmbeddedMongoServer.start(durable());
+        MongoClient client = MongoClients.create(server.connectionString())) {
+      assertThat(client.getDatabase("parley").getCollection("accounts").countDocuments()).isEqualTo(2);
+      assertThat(client.getDatabase("parley").getCollection("journal_07").countDocuments()).isEqualTo(150);
     }
+    assertThat(legacyFile()).doesNotExist();
   }
 }
