@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
     description = "Messaging for people and AI agents.",
     subcommands = {ServerCommand.class, StoreCommand.class, LocalClusterCommand.class,
         io.parley.bench.BenchCommand.class, io.parley.bench.RoutingBenchCommand.class,
-        io.parley.bench.AgentBenchCommand.class, io.parley.bench.EchoBenchCommand.class, io.parley.cli.ChatCommand.class,
+        io.parley.bench.AgentBenchCommand.class, io.parley.bench.EchoBenchCommand.class,
+        io.parley.bench.IdleBenchCommand.class, io.parley.cli.ChatCommand.class,
         io.parley.cli.SendCommand.class, io.parley.cli.TailCommand.class, io.parley.agent.demo.AgentDemoCommand.class})
 public final class Main implements Runnable {
 

@@ -44,6 +44,9 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * through a bearer token.
  */
 public final class HttpEdge extends AllDirectives {
+  /** Descriptors a node needs beside its client sockets: store, Redis, cluster, jars, logs. */
+  private static final int FILE_DESCRIPTOR_HEADROOM = 1_000;
+
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .build();
@@ -81,12 +84,26 @@ public final class HttpEdge extends AllDirectives {
       Optional<Route> features) {
     HttpEdge edge = new HttpEdge(system, settings, verifier, devTokens, accounts, connections, keys, limits);
     Route routes = features.map(extra -> edge.concat(edge.routes(), extra)).orElseGet(edge::routes);
+    warnIfFewFileDescriptors(system);
     return Http.get(system).newServerAt(settings.http().host(), settings.http().port())
         .bind(routes)
         .thenApply(binding -> {
           edge.registerShutdown(binding);
           return binding;
         });
+  }
+
+  /** Every socket is a file descriptor: a process limit below max-connections fails before the limit does. */
+  private static void warnIfFewFileDescriptors(ActorSystem<?> system) {
+    int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean unix
+        && unix.getMaxFileDescriptorCount() < maxConnections + FILE_DESCRIPTOR_HEADROOM) {
+      org.slf4j.LoggerFactory.getLogger(HttpEdge.class).warn(
+          "the process may open {} files, fewer than max-connections ({}) plus {} for the stores and the"
+              + " cluster: raise the nofile limit or lower PARLEY_HTTP_MAX_CONNECTIONS",
+          unix.getMaxFileDescriptorCount(), maxConnections, FILE_DESCRIPTOR_HEADROOM);
+    }
   }
 
   Route routes() {

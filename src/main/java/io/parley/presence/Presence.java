@@ -7,6 +7,7 @@ import io.parley.presence.PresenceStore.Status;
 import io.parley.protocol.ServerFrame;
 import io.parley.serialization.CborSerializable;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class Presence extends AbstractBehavior<Presence.Command> {
   private static final Logger log = LoggerFactory.getLogger(Presence.class);
   public static final String TOPIC = "parley-presence";
+  /** Bounds one Redis batch (and the memory it holds) when a node holds very many users. */
+  private static final int MAX_WRITES_PER_BATCH = 5_000;
 
   public sealed interface Command {}
 
@@ -66,9 +68,9 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
 
   private record Gone(ActorRef<?> owner) implements Command {}
 
-  private record Arrived(String user, Boolean wasOnline, Throwable failure) implements Command {}
-
-  private record Left(String user, Status status, Throwable failure) implements Command {}
+  /** A batch of writes went to Redis: {@code written} answers each, or {@code failure} all of them. */
+  private record Written(List<PresenceStore.Write> writes, List<PresenceStore.Written> written, Throwable failure)
+      implements Command {}
 
   /** {@code conversations} is null when the user's conversations could not be read. */
   private record Resolved(String user, Map<String, Set<String>> conversations) implements Command {}
@@ -81,7 +83,6 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
 
   private enum HeartbeatTick implements Command { INSTANCE }
 
-  private record Beaten(Map<String, Boolean> wasOnline, Throwable failure) implements Command {}
 
   private enum SweepTick implements Command { INSTANCE }
 
@@ -119,9 +120,15 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
   private final Map<String, Set<String>> watchers = new HashMap<>();
   /** contact → what this node last showed of the contact's presence. */
   private final Map<String, Status> shown = new HashMap<>();
-  /** Per user, the last Redis write in flight: the next waits for it, so a leave never overtakes an arrival. */
-  private final Map<String, CompletableFuture<?>> writes = new HashMap<>();
-  private CompletableFuture<?> heartbeat = CompletableFuture.completedFuture(null);
+  /**
+   * Arrivals and departures not yet sent to Redis, in order. One batch is in flight at a time and carries
+   * everything queued meanwhile, so a leave never overtakes an arrival, and a burst of connects or a mass
+   * disconnect takes one pooled Redis connection instead of one each (which exhausted the pool).
+   */
+  private final ArrayDeque<PresenceStore.Write> queued = new ArrayDeque<>();
+  private boolean writing;
+  /** The heartbeat is due: every local user is beaten once the queue is empty. */
+  private boolean heartbeatDue;
 
   private Presence(ActorContext<Command> ctx, TimerScheduler<Command> timers, PresenceStore store,
                    ClusterSharding sharding, PresenceSettings settings, Duration askTimeout) {
@@ -143,13 +150,11 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
         .onMessage(ConversationChanged.class, this::onConversationChanged)
         .onMessage(Query.class, this::onQuery)
         .onMessage(Changed.class, this::onChanged)
-        .onMessage(Arrived.class, this::onArrived)
-        .onMessage(Left.class, this::onLeft)
+        .onMessage(Written.class, this::onWritten)
         .onMessage(Resolved.class, this::onResolved)
         .onMessage(ConversationResolved.class, this::onConversationResolved)
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessageEquals(HeartbeatTick.INSTANCE, this::onHeartbeat)
-        .onMessage(Beaten.class, this::onBeaten)
         .onMessageEquals(SweepTick.INSTANCE, this::onSweep)
         .onMessage(Swept.class, this::onSwept)
         .build();
@@ -168,25 +173,13 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
     if (entry == null) {
       entry = new Local();
       local.put(user, entry);
-      serialized(user, () -> store.beat(List.of(user)), (beat, failure) ->
-          new Arrived(user, beat == null ? null : beat.get(user), failure));
+      enqueue(new PresenceStore.Beat(user));
     }
     entry.connections.put(connected.owner(), connected.frames());
     if (entry.conversations != null) {
       snapshot(entry.contacts(), List.of(connected.frames()));
     } else if (!entry.resolving) {
       resolve(user, entry);
-    }
-    return this;
-  }
-
-  private Behavior<Command> onArrived(Arrived arrived) {
-    settle(arrived.user());
-    if (arrived.failure() != null) {
-      store.failed();
-      log.warn("presence: Redis did not take a heartbeat: {}", arrived.failure().toString());
-    } else if (!arrived.wasOnline() && local.containsKey(arrived.user())) {
-      topic.tell(Topic.publish(new Changed(arrived.user(), true, null)));
     }
     return this;
   }
@@ -201,22 +194,8 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
     if (entry.connections.isEmpty()) {
       local.remove(user);
       unwatch(user, entry.contacts());
-      // after the heartbeat in flight too, or it would bring the entry back
-      CompletableFuture<?> beating = heartbeat;
-      serialized(user, () -> beating.handle((r, e) -> null).thenCompose(x -> store.leave(user)),
-          (status, failure) -> new Left(user, status, failure));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onLeft(Left left) {
-    settle(left.user());
-    if (left.failure() != null) {
-      // the entry expires by itself; other nodes' sweeps show the user offline then
-      store.failed();
-      log.warn("presence: Redis did not take a leave: {}", left.failure().toString());
-    } else if (!left.status().online() && !local.containsKey(left.user())) {
-      topic.tell(Topic.publish(new Changed(left.user(), false, left.status().lastSeen())));
+      // behind the heartbeat in flight, if any, so that it cannot bring the entry back
+      enqueue(new PresenceStore.Leave(user));
     }
     return this;
   }
@@ -396,28 +375,10 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
         resolve(user, entry);
       }
     });
-    if (local.isEmpty()) {
-      return this;
+    if (!local.isEmpty()) {
+      heartbeatDue = true;
+      flush();
     }
-    CompletableFuture<Map<String, Boolean>> beat = store.beat(List.copyOf(local.keySet())).toCompletableFuture();
-    heartbeat = beat;
-    getContext().pipeToSelf(beat, Beaten::new);
-    return this;
-  }
-
-  private Behavior<Command> onBeaten(Beaten beaten) {
-    if (beaten.failure() != null) {
-      store.failed();
-      log.warn("presence: Redis did not take the heartbeats of {} users: {}", local.size(),
-          beaten.failure().toString());
-      return this;
-    }
-    // an entry that had expired (Redis restarted or was unreachable): the user is back
-    beaten.wasOnline().forEach((user, wasOnline) -> {
-      if (!wasOnline && local.containsKey(user)) {
-        topic.tell(Topic.publish(new Changed(user, true, null)));
-      }
-    });
     return this;
   }
 
@@ -440,20 +401,56 @@ public final class Presence extends AbstractBehavior<Presence.Command> {
     return this;
   }
 
-  // ---- per-user write order ----
+  // ---- writes to Redis, in order, batched ----
 
-  private <T> void serialized(String user, Supplier<CompletionStage<T>> write,
-                              org.apache.pekko.japi.function.Function2<T, Throwable, Command> toMessage) {
-    CompletableFuture<?> previous = writes.getOrDefault(user, CompletableFuture.completedFuture(null));
-    CompletableFuture<T> next = previous.handle((r, e) -> null).thenCompose(x -> write.get()).toCompletableFuture();
-    writes.put(user, next);
-    getContext().pipeToSelf(next, toMessage);
+  private void enqueue(PresenceStore.Write write) {
+    queued.add(write);
+    flush();
   }
 
-  private void settle(String user) {
-    CompletableFuture<?> last = writes.get(user);
-    if (last != null && last.isDone()) {
-      writes.remove(user);
+  private void flush() {
+    if (writing) {
+      return;
     }
+    if (queued.isEmpty() && heartbeatDue) {
+      // a heartbeat waits behind the arrivals and departures queued before it, and is not repeated while
+      // its beats are still queued (Redis slow or away)
+      heartbeatDue = false;
+      local.keySet().forEach(user -> queued.add(new PresenceStore.Beat(user)));
+    }
+    if (queued.isEmpty()) {
+      return;
+    }
+    List<PresenceStore.Write> batch = new ArrayList<>(Math.min(queued.size(), MAX_WRITES_PER_BATCH));
+    while (!queued.isEmpty() && batch.size() < MAX_WRITES_PER_BATCH) {
+      batch.add(queued.poll());
+    }
+    writing = true;
+    List<PresenceStore.Write> sent = List.copyOf(batch);
+    getContext().pipeToSelf(store.write(sent), (written, failure) -> new Written(sent, written, failure));
+  }
+
+  private Behavior<Command> onWritten(Written result) {
+    writing = false;
+    if (result.failure() != null) {
+      // entries expire by themselves: other nodes' sweeps show a user offline then, and the next heartbeat
+      // brings the users still here back
+      result.writes().forEach(write -> store.failed());
+      log.warn("presence: Redis did not take {} presence writes: {}", result.writes().size(),
+          result.failure().toString());
+    } else {
+      for (PresenceStore.Written written : result.written()) {
+        if (written instanceof PresenceStore.Beaten beaten && !beaten.wasOnline()
+            && local.containsKey(beaten.user())) {
+          // a new arrival, or an entry that had expired (Redis restarted or was unreachable): the user is back
+          topic.tell(Topic.publish(new Changed(beaten.user(), true, null)));
+        } else if (written instanceof PresenceStore.Left left && !left.after().online()
+            && !local.containsKey(left.user())) {
+          topic.tell(Topic.publish(new Changed(left.user(), false, left.after().lastSeen())));
+        }
+      }
+    }
+    flush();
+    return this;
   }
 }

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
 import org.redisson.api.RScript;
@@ -82,6 +83,7 @@ public final class PresenceStore {
   private final String ttlMs;
   private final String lastSeenTtlMs;
   private final long timeoutMs;
+  private final long writeTimeoutMs;
 
   public PresenceStore(RedissonClient redis, KeyedHash hash, PresenceSettings settings, String node) {
     this.redis = redis;
@@ -90,6 +92,8 @@ public final class PresenceStore {
     this.ttlMs = Long.toString(settings.ttl().toMillis());
     this.lastSeenTtlMs = Long.toString(settings.lastSeenTtl().toMillis());
     this.timeoutMs = settings.redisTimeout().toMillis();
+    // a batch of thousands of writes takes longer than one read; it must still end well within the ttl
+    this.writeTimeoutMs = Math.max(timeoutMs, settings.ttl().toMillis() / 3);
   }
 
   /**
@@ -104,11 +108,70 @@ public final class PresenceStore {
 
   /** This node holds no connection of {@code user} any more; answers the user's presence after that. */
   public CompletionStage<Status> leave(String user) {
-    RFuture<List<Object>> left = redis.getScript(StringCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, LEAVE,
-        RScript.ReturnType.LIST, keys(user), node, lastSeenTtlMs);
-    return left.thenApply(result -> "1".equals(result.get(0))
-        ? new Status(user, true, null)
-        : new Status(user, false, Long.parseLong((String) result.get(1))));
+    return write(List.of(new Leave(user))).thenApply(written -> ((Left) written.get(0)).after());
+  }
+
+  /** A write of this node's presence entries: a user arrived here (or is still here), or left. */
+  public sealed interface Write {
+    String user();
+  }
+
+  public record Beat(String user) implements Write {}
+
+  public record Leave(String user) implements Write {}
+
+  /** What one write found: {@link Beaten} or {@link Left}. */
+  public sealed interface Written {
+    String user();
+  }
+
+  /** {@code wasOnline}: whether the user was online (through any node) before this beat. */
+  public record Beaten(String user, boolean wasOnline) implements Written {}
+
+  /** The user's presence after this node's leave. */
+  public record Left(String user, Status after) implements Written {
+    @Override
+    public String user() {
+      return after.user();
+    }
+  }
+
+  /**
+   * Applies {@code writes} in their order, all in one round trip on one Redis connection, whatever their
+   * number: a thousand devices arriving or leaving at once take one pooled connection, not a thousand.
+   * Answers what each found, in the same order.
+   */
+  public CompletionStage<List<Written>> write(List<? extends Write> writes) {
+    if (writes.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    // never retried: a repeated batch would find its own beats and report arrivals as already online; a
+    // failed batch is counted, and the next heartbeat writes the users still here again
+    RBatch batch = redis.createBatch(BatchOptions.defaults()
+        .responseTimeout(writeTimeoutMs, TimeUnit.MILLISECONDS)
+        .retryAttempts(0));
+    RScriptAsync script = batch.getScript(StringCodec.INSTANCE);
+    List<RFuture<List<Object>>> results = new ArrayList<>(writes.size());
+    for (Write write : writes) {
+      results.add(write instanceof Leave
+          ? script.evalAsync(RScript.Mode.READ_WRITE, LEAVE, RScript.ReturnType.LIST, keys(write.user()), node,
+              lastSeenTtlMs)
+          : script.evalAsync(RScript.Mode.READ_WRITE, BEAT, RScript.ReturnType.LIST, keys(write.user()), node,
+              ttlMs, lastSeenTtlMs));
+    }
+    return batch.executeAsync().thenApply(done -> {
+      List<Written> written = new ArrayList<>(writes.size());
+      for (int i = 0; i < writes.size(); i++) {
+        Write write = writes.get(i);
+        List<Object> result = results.get(i).toCompletableFuture().join();
+        written.add(write instanceof Leave
+            ? new Left(write.user(), "1".equals(result.get(0))
+                ? new Status(write.user(), true, null)
+                : new Status(write.user(), false, Long.parseLong((String) result.get(1))))
+            : new Beaten(write.user(), !"0".equals(result.get(0))));
+      }
+      return written;
+    });
   }
 
   /**

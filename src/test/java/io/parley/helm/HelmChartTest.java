@@ -108,6 +108,8 @@ class HelmChartTest {
   void prometheusFindsTheMetricsPortOfEveryPod() {
     Map<String, Object> env = env(rendered);
     assertThat(env).containsEntry("PARLEY_METRICS_ENABLED", "true").containsEntry("PARLEY_METRICS_PORT", "9095");
+    assertThat(env).as("the node's socket limit is the chart's, not pekko-http's 1,024")
+        .containsEntry("PARLEY_HTTP_MAX_CONNECTIONS", "100000");
     assertThat(at(only(rendered, "Deployment"), "spec", "template", "metadata", "annotations"))
         .containsEntry("prometheus.io/scrape", "true")
         .containsEntry("prometheus.io/port", "9095")

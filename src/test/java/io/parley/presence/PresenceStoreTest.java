@@ -83,4 +83,29 @@ class PresenceStoreTest {
         .getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE).getInstance().time();
     return time.getSeconds() * 1000L + time.getMicroseconds() / 1000;
   }
+
+  @Test
+  void thousandsOfArrivalsAndDeparturesGoInOneBatchAndKeepTheirOrder() {
+    // entries that outlive a slow machine: this test is about order, not expiry
+    PresenceStore a = new PresenceStore(redis.connection().client(), hash, new PresenceSettings(Duration.ofMinutes(1),
+        Duration.ofSeconds(10), Duration.ofDays(30), Duration.ofSeconds(10), Duration.ofSeconds(10)), "a");
+    List<String> users = java.util.stream.IntStream.range(0, 2_000).mapToObj(i -> "u_Mass" + i).toList();
+    List<PresenceStore.Write> writes = new java.util.ArrayList<>();
+    for (String user : users) {
+      writes.add(new PresenceStore.Beat(user));
+    }
+    for (String user : users.subList(0, 1_000)) {
+      writes.add(new PresenceStore.Leave(user));
+    }
+
+    List<PresenceStore.Written> written = a.write(writes).toCompletableFuture().join();
+
+    assertThat(written).hasSize(3_000);
+    assertThat(written.subList(0, 2_000)).allMatch(w -> w instanceof PresenceStore.Beaten beaten && !beaten.wasOnline());
+    assertThat(written.subList(2_000, 3_000)).as("each leave after its user's beat")
+        .allMatch(w -> w instanceof PresenceStore.Left left && !left.after().online() && left.after().lastSeen() != null);
+    List<Status> after = a.read(List.of(users.get(0), users.get(1_999))).toCompletableFuture().join();
+    assertThat(after.get(0).online()).isFalse();
+    assertThat(after.get(1).online()).isTrue();
+  }
 }
