@@ -172,7 +172,7 @@ class ChatIntegrationTest {
   }
 
   @Test
-  void theSendingDeviceHasItsSeqFromTheAckAndSeesItWithoutACiphertextOnlyWhenCatchingUp() {
+  void theSendingDeviceHasItsSeqFromTheAckAndItsOwnMessageOnlyThroughFetch() {
     Account alice = DevAccounts.login(parley.port(), "alice-echo");
     Account bob = DevAccounts.login(parley.port(), "bob-echo");
     Chat.register(parley.port(), bob, 1);
@@ -194,11 +194,14 @@ class ChatIntegrationTest {
       assertThat(answer.envelope()).isNotNull();
     }
     try (WsClient again = connect(parley.port(), alice, 1, Map.of(id, 1L))) {
-      ServerFrame.Message own = again.await(ServerFrame.Message.class, m -> m.conversationId().equals(id));
-      assertThat(own.seq()).isEqualTo(2);
+      ServerFrame.Message next = again.await(ServerFrame.Message.class, m -> m.conversationId().equals(id));
+      assertThat(next.seq()).as("catching up skips the device's own seq 2 too").isEqualTo(3);
+      again.send(new ClientFrame.Fetch("f-own", id, 2, 2));
+      ServerFrame.Message own = again.next(ServerFrame.Message.class);
+      assertThat(own.seq()).as("a fetch returns it").isEqualTo(2);
       assertThat(own.fromUser()).isEqualTo(alice.accountId());
       assertThat(own.envelope()).as("no ciphertext for the sending device itself").isNull();
-      assertThat(again.next(ServerFrame.Message.class).seq()).isEqualTo(3);
+      assertThat(again.next(ServerFrame.Fetched.class).requestId()).isEqualTo("f-own");
     }
   }
 

@@ -55,9 +55,12 @@ class PresenceTest {
     java.util.HashMap<String, Object> config = new java.util.HashMap<>(presenceConfig("redis://127.0.0.1:" + redisPort));
     // limits on, so that their keys are in Redis too when the test looks for account ids there
     config.put("parley.rate-limits.enabled", true);
-    config.put("parley.rate-limits.send-burst.permits", 10_000);
-    config.put("parley.rate-limits.send-sustained.permits", 10_000);
-    config.put("parley.rate-limits.connect.permits", 10_000);
+    // generous, and slow to refill: a limit's key lives until its bucket is full again (ADR 0021), so these
+    // keys stay in Redis long enough for the scan of its contents below
+    for (String limit : List.of("send-burst", "send-sustained", "connect")) {
+      config.put("parley.rate-limits." + limit + ".permits", 1_000);
+      config.put("parley.rate-limits." + limit + ".interval", "10h");
+    }
     node = TestNode.start(dir, config);
     port = node.httpAddress().getPort();
   }
