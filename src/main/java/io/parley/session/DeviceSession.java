@@ -24,6 +24,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -196,7 +197,7 @@ public final class DeviceSession {
 
   private Behavior<Command> binding(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
                                     long thisBinding) {
-    return Behaviors.receive(Command.class)
+    BehaviorBuilder<Command> builder = Behaviors.receive(Command.class)
         .onMessage(ConversationsListed.class, msg -> msg.binding() == thisBinding
             ? goLive(connection, clientCursors, msg.joinedAt())
             : Behaviors.same())
@@ -209,7 +210,16 @@ public final class DeviceSession {
           return unbind(connection);
         })
         .onMessage(Deliver.class, this::holdWhileBinding)
-        .onMessage(OwnSent.class, this::holdWhileBinding)
+        .onMessage(OwnSent.class, this::holdWhileBinding);
+    return whileConnected(builder, connection)
+        .onAnyMessage(msg -> Behaviors.same()) // notices are for live devices only
+        .build();
+  }
+
+  /** What a session does with its connection in both connected states: replace, lose, unlink, stop. */
+  private BehaviorBuilder<Command> whileConnected(BehaviorBuilder<Command> builder,
+                                                  ActorRef<DeviceOutbound> connection) {
+    return builder
         .onMessage(Bind.class, next -> displace(connection, next))
         .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind(connection) : Behaviors.same())
         .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection)
@@ -218,15 +228,17 @@ public final class DeviceSession {
         .onMessage(FlushCursors.class, msg -> flushCursors())
         .onMessage(FlushReceipts.class, msg -> flushReceipts())
         .onMessageEquals(Stop.INSTANCE, () -> {
+          Behavior<Command> stopping = stop();
+          if (!Behavior.isAlive(stopping)) {
+            return stopping; // the PostStop below tells the connection
+          }
           connection.tell(new DeviceOutbound.SessionEnded());
-          return stop();
+          return stopping;
         })
         .onSignal(PostStop.class, signal -> {
           connection.tell(new DeviceOutbound.SessionEnded());
           return Behaviors.same();
-        })
-        .onAnyMessage(msg -> Behaviors.same()) // notices are for live devices only
-        .build();
+        });
   }
 
   /** Live events wait for the listing (a full stash drops them: the journal has them for the catch-up). */
@@ -314,7 +326,7 @@ public final class DeviceSession {
     }
 
     Behavior<Command> behavior() {
-      return Behaviors.receive(Command.class)
+      BehaviorBuilder<Command> builder = Behaviors.receive(Command.class)
           .onMessage(Deliver.class, this::onDeliver)
           .onMessage(OwnSent.class, this::onOwnSent)
           .onMessage(Acked.class, this::onAcked)
@@ -330,22 +342,8 @@ public final class DeviceSession {
           .onMessage(EphemeralNotice.class, this::onEphemeral)
           .onMessage(ReceiptNotice.class, this::onReceipt)
           .onMessage(KeysLow.class, low -> push(new ServerFrame.KeysLow(device.device(), low.remaining())))
-          .onMessage(Bind.class, next -> displace(connection, next))
-          .onMessage(Unbind.class, msg -> msg.connection().equals(connection) ? unbind(connection) : Behaviors.same())
-          .onMessage(ConnectionGone.class, msg -> msg.connection().equals(connection)
-              ? unbind(connection) : Behaviors.same())
-          .onMessageEquals(Unlink.INSTANCE, () -> unlink(connection))
-          .onMessage(KeepAlive.class, msg -> Behaviors.same())
-          .onMessage(FlushCursors.class, msg -> flushCursors())
-          .onMessage(FlushReceipts.class, msg -> flushReceipts())
-          .onMessageEquals(Stop.INSTANCE, () -> {
-            connection.tell(new DeviceOutbound.SessionEnded());
-            return stop();
-          })
-          .onSignal(PostStop.class, signal -> {
-            connection.tell(new DeviceOutbound.SessionEnded());
-            return Behaviors.same();
-          })
+          .onMessage(KeepAlive.class, msg -> Behaviors.same());
+      return whileConnected(builder, connection)
           .onAnyMessage(msg -> Behaviors.same()) // answers meant for an earlier binding
           .build();
     }
