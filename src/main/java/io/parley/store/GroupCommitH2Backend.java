@@ -8,9 +8,6 @@ import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.wire.message.MongoQuery;
 import io.netty.channel.Channel;
 import java.time.Duration;
-import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -39,17 +36,7 @@ final class GroupCommitH2Backend extends H2Backend {
 
   private static final Logger log = LoggerFactory.getLogger(GroupCommitH2Backend.class);
 
-  /** Commands that read no stored data: answered at once. */
-  private static final Set<String> NO_DATA = Set.of(
-      "hello", "ismaster", "ping", "buildinfo", "whatsmyuri", "serverstatus", "hostinfo",
-      "getcmdlineopts", "getlog", "getfreemonitoringstatus", "connectionstatus", "replsetgetstatus",
-      "getparameter", "getlasterror", "killcursors", "endsessions", "currentop", "saslstart",
-      "saslcontinue", "logout");
 
-  /** Commands that read stored data and change nothing: answered once what they saw is committed. */
-  private static final Set<String> DATA_READS = Set.of(
-      "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases",
-      "collstats", "dbstats", "explain", "validate");
 
   /*
    * Every commit writes a new chunk holding the pages it changed, and a chunk's space is reused only
@@ -146,11 +133,12 @@ final class GroupCommitH2Backend extends H2Backend {
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
     checkNotFailed();
-    String name = command.toLowerCase(Locale.ROOT);
-    if (NO_DATA.contains(name)) {
+    String name = WireCommands.name(command);
+    WireCommands kind = WireCommands.of(name, query);
+    if (kind == WireCommands.NO_DATA) {
       return super.handleCommand(channel, databaseName, command, query);
     }
-    if (DATA_READS.contains(name) || (name.equals("aggregate") && !writesOutput(query))) {
+    if (kind == WireCommands.READ) {
       Document result = super.handleCommand(channel, databaseName, command, query);
       awaitCommitted(started.get());
       return result;
@@ -166,13 +154,6 @@ final class GroupCommitH2Backend extends H2Backend {
     return result;
   }
 
-  private static boolean writesOutput(Document aggregate) {
-    if (!(aggregate.get("pipeline") instanceof List<?> stages)) {
-      return false;
-    }
-    return stages.stream().anyMatch(stage -> stage instanceof Document d
-        && (d.containsKey("$out") || d.containsKey("$merge")));
-  }
 
   private Document write(Supplier<Document> apply) {
     long ticket;

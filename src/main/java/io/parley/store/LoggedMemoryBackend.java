@@ -13,7 +13,6 @@ import io.netty.channel.Channel;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -35,17 +34,7 @@ import java.util.function.Supplier;
  */
 final class LoggedMemoryBackend extends MemoryBackend {
 
-  /** Commands that read no stored data: answered at once. */
-  private static final Set<String> NO_DATA = Set.of(
-      "hello", "ismaster", "ping", "buildinfo", "whatsmyuri", "serverstatus", "hostinfo",
-      "getcmdlineopts", "getlog", "getfreemonitoringstatus", "connectionstatus", "replsetgetstatus",
-      "getparameter", "getlasterror", "killcursors", "endsessions", "currentop", "saslstart",
-      "saslcontinue", "logout");
 
-  /** Commands that read stored data and change nothing: answered once what they saw is durable. */
-  private static final Set<String> DATA_READS = Set.of(
-      "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases",
-      "collstats", "dbstats", "explain", "validate");
 
   /** Commands whose effect is logged document by document. */
   private static final Set<String> DOCUMENT_WRITES = Set.of("insert", "update", "delete", "findandmodify");
@@ -96,11 +85,12 @@ final class LoggedMemoryBackend extends MemoryBackend {
       return super.handleCommand(channel, databaseName, command, query);
     }
     target.checkHealthy();
-    String name = command.toLowerCase(Locale.ROOT);
-    if (NO_DATA.contains(name)) {
+    String name = WireCommands.name(command);
+    WireCommands kind = WireCommands.of(name, query);
+    if (kind == WireCommands.NO_DATA) {
       return super.handleCommand(channel, databaseName, command, query);
     }
-    if (DATA_READS.contains(name) || (name.equals("aggregate") && !writesOutput(query))) {
+    if (kind == WireCommands.READ) {
       Document result = super.handleCommand(channel, databaseName, command, query);
       target.awaitDurable(started.get());
       return result;
@@ -121,13 +111,6 @@ final class LoggedMemoryBackend extends MemoryBackend {
     return result;
   }
 
-  private static boolean writesOutput(Document aggregate) {
-    if (!(aggregate.get("pipeline") instanceof List<?> stages)) {
-      return false;
-    }
-    return stages.stream().anyMatch(stage -> stage instanceof Document d
-        && (d.containsKey("$out") || d.containsKey("$merge")));
-  }
 
   /**
    * Applies a write and queues its record: {@code commandRecord}, or the document effects it had when
