@@ -67,7 +67,7 @@ final class AgentBench {
     }
 
     long dueNanos(long n) {
-      return (long) (n * 1e9 / rate);
+      return OpenLoopDriver.dueNanos(rate, n);
     }
 
     /** Messages sent during the warm-up; they come first in the schedule. */

@@ -71,17 +71,17 @@ record BenchPlan(URI url, int clients, int groupSize, double rate, Duration warm
 
   /** Messages sent during the warm-up; they come first in the schedule. */
   long warmupMessages() {
-    return Math.round(rate * warmup.toNanos() / 1e9);
+    return OpenLoopDriver.messagesIn(rate, warmup);
   }
 
   /** Messages sent during the measured window. */
   long measuredMessages() {
-    return Math.round(rate * duration.toNanos() / 1e9);
+    return OpenLoopDriver.messagesIn(rate, duration);
   }
 
   /** When message {@code n} of the whole schedule is due, in nanoseconds after the schedule starts. */
   long dueNanos(long n) {
-    return (long) (n * 1e9 / rate);
+    return OpenLoopDriver.dueNanos(rate, n);
   }
 
   /**

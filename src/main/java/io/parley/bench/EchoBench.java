@@ -28,15 +28,15 @@ final class EchoBench {
   record Plan(URI url, int clients, double rate, Duration warmup, Duration duration, int payloadBytes, int threads,
               int clientsPerAddress, Duration drainTimeout, OptionalLong serverPid, String label) {
     long warmupMessages() {
-      return Math.round(rate * warmup.toNanos() / 1e9);
+      return OpenLoopDriver.messagesIn(rate, warmup);
     }
 
     long measuredMessages() {
-      return Math.round(rate * duration.toNanos() / 1e9);
+      return OpenLoopDriver.messagesIn(rate, duration);
     }
 
     long dueNanos(long n) {
-      return (long) (n * 1e9 / rate);
+      return OpenLoopDriver.dueNanos(rate, n);
     }
   }
 

@@ -30,6 +30,16 @@ final class OpenLoopDriver {
    * @param clock the bench clock, in nanoseconds
    * @param clients how many clients take the messages in turn
    */
+  /** When message {@code n} of a schedule of {@code rate} messages a second is due, in ns after its start. */
+  static long dueNanos(double rate, long n) {
+    return (long) (n * 1e9 / rate);
+  }
+
+  /** How many messages a schedule of {@code rate} messages a second sends in {@code span}. */
+  static long messagesIn(double rate, java.time.Duration span) {
+    return Math.round(rate * span.toNanos() / 1e9);
+  }
+
   OpenLoopDriver(LongUnaryOperator schedule, LongSupplier clock, int clients, Sender sender) {
     this.schedule = schedule;
     this.clock = clock;

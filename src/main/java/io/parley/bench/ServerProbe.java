@@ -119,6 +119,11 @@ final class ServerProbe implements AutoCloseable {
   }
 
   private double rssMib() {
+    return rssMib(pid);
+  }
+
+  /** The resident set of process {@code pid} in MiB, from {@code /proc}; NaN when it cannot be read. */
+  static double rssMib(long pid) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
         if (line.startsWith("VmRSS:")) {
