@@ -136,12 +136,11 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final ActorRef<Conversation.Posted> postAnswers;
   private final Map<Long, PendingSend> sends = new HashMap<>();
   private long lastSendTag;
-  /** The bound session itself, once attached: acks go to it directly, not through the shard region. */
+  /** The bound session once it has attached this connection (null before): acks go to it directly. */
   private ActorRef<DeviceSession.Command> attachedSession;
   private final ArrayDeque<ActorRef<StreamAck>> heldAcks = new ArrayDeque<>();
   private DeviceAddress device;
   private boolean helloInProgress;
-  private boolean attached;
   private boolean closing;
   /** Set when the node shuts down while requests are in flight: sent once they are all answered. */
   private ServerFrame.Reconnect drained;
@@ -171,7 +170,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         .onMessageEquals(SweepSends.INSTANCE, this::sweepSends)
         .onMessage(FromSession.class, msg -> onSession(msg.message()))
         .onMessage(PresencePush.class, msg -> {
-          if (attached) {
+          if (isAttached()) {
             send(msg.frame());
           }
           return this;
@@ -594,8 +593,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private Behavior<Command> onSession(DeviceOutbound message) {
     if (message instanceof DeviceOutbound.Attached attached) {
-      if (!this.attached) {
-        this.attached = true;
+      if (!isAttached()) {
         this.attachedSession = attached.session();
         timers.cancel(AttachTimeout.INSTANCE);
         getContext().watchWith(attached.session(), new SessionGone());
@@ -608,7 +606,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       return this;
     }
     if (message instanceof DeviceOutbound.Push push) {
-      if (attached) {
+      if (isAttached()) {
         send(push.frame());
         if (push.frame() instanceof ServerFrame.Member member) {
           deps.presence().tell(new Presence.ConversationChanged(device.user(), member.conversationId()));
@@ -638,7 +636,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   }
 
   private Behavior<Command> onKeysChecked(KeysChecked checked) {
-    if (checked.status() instanceof KeyDirectory.Status status && status.low() && attached) {
+    if (checked.status() instanceof KeyDirectory.Status status && status.low() && isAttached()) {
       send(new ServerFrame.KeysLow(status.device(), status.oneTimePreKeys()));
     }
     return this;
@@ -655,7 +653,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   }
 
   private Behavior<Command> onAttachTimeout() {
-    if (!attached) {
+    if (!isAttached()) {
       return endWith(new ServerFrame.Reconnect(jitter(250, 2000), "session_unavailable"), CLOSE_SESSION_MOVED,
           "session_unavailable");
     }
@@ -685,8 +683,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   }
 
   private Behavior<Command> onStreamEnded() {
-    if (device != null && attached) {
-      session().tell(new DeviceSession.Unbind(sessionInbox));
+    if (device != null && isAttached()) {
+      // the same direct route as the acks, so the session has every ack before it lets go of the connection
+      attachedSession.tell(new DeviceSession.Unbind(sessionInbox));
     }
     return Behaviors.stopped();
   }
@@ -729,6 +728,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private Behavior<Command> release(ActorRef<StreamAck> ackTo) {
     ackTo.tell(StreamAck.INSTANCE);
     return this;
+  }
+
+  private boolean isAttached() {
+    return attachedSession != null;
   }
 
   private EntityRef<DeviceSession.Command> session() {
