@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.IntConsumer;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -70,16 +71,24 @@ public final class SessionFanout implements ConversationFanout {
     }
   }
 
-  /** Only to devices the account has: an envelope for any other device number wakes no session. */
+  /**
+   * Only to devices the account has, so an envelope for any other device number wakes no session. A device
+   * the node's cached list does not have is confirmed with the directory first (the cache may be behind a
+   * device that registered a moment ago), as a post's device check does (ADR 0009).
+   */
   @Override
   public void ephemeral(String conversationId, DeviceAddress from, List<SealedEnvelope> envelopes) {
     Map<String, List<SealedEnvelope>> byUser = new LinkedHashMap<>();
     envelopes.forEach(envelope -> byUser.computeIfAbsent(envelope.user(), user -> new ArrayList<>()).add(envelope));
-    byUser.forEach((user, own) -> directory.cachedDevices(user).thenAccept(list -> own.forEach(envelope -> {
-      if (list.devices().contains(envelope.device())) {
-        session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(conversationId, from, envelope));
-      }
-    })));
+    byUser.forEach((user, own) -> directory.cachedDevices(user).thenCompose(cached ->
+            own.stream().allMatch(envelope -> cached.devices().contains(envelope.device()))
+                ? CompletableFuture.completedFuture(cached)
+                : directory.devices(user))
+        .thenAccept(list -> own.forEach(envelope -> {
+          if (list.devices().contains(envelope.device())) {
+            session(envelope.recipient()).tell(new DeviceSession.EphemeralNotice(conversationId, from, envelope));
+          }
+        })));
   }
 
   @Override
