@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Verifies bearer JWTs: an RS256 or ES256 signature by a configured key, the issuer, the audience,
  * expiry and not-before (both with the configured clock skew) and a subject, which is the account
- * id. Thread-safe. Tokens are never logged.
+ * id. A token verified once is remembered for a while ({@link VerifiedTokens}). Thread-safe. Tokens are
+ * never logged.
  */
 public final class TokenVerifier {
 
@@ -51,9 +52,11 @@ public final class TokenVerifier {
   private static final int JWKS_HTTP_TIMEOUT_MS = 2000;
 
   private final DefaultJWTProcessor<SecurityContext> processor;
+  private final VerifiedTokens verified;
 
-  private TokenVerifier(DefaultJWTProcessor<SecurityContext> processor) {
+  private TokenVerifier(DefaultJWTProcessor<SecurityContext> processor, VerifiedTokens verified) {
     this.processor = processor;
+    this.verified = verified;
   }
 
   /**
@@ -95,7 +98,8 @@ public final class TokenVerifier {
     processor.setJWSTypeVerifier(
         new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), null));
     processor.setJWTClaimsSetVerifier(claims);
-    return new TokenVerifier(processor);
+    return new TokenVerifier(processor, new VerifiedTokens(settings.verifiedTokens().maxEntries(),
+        settings.verifiedTokens().maxAge(), clock));
   }
 
   /**
@@ -110,9 +114,16 @@ public final class TokenVerifier {
     if (bearerToken.length() > MAX_TOKEN_CHARS) {
       throw new AuthException(Reason.INVALID, "token too long");
     }
+    String token = bearerToken.strip();
+    if (verified.enabled()) {
+      Optional<Principal> known = verified.get(token);
+      if (known.isPresent()) {
+        return known.get();
+      }
+    }
     JWTClaimsSet claims;
     try {
-      claims = processor.process(bearerToken.strip(), null);
+      claims = processor.process(token, null);
     } catch (ExpiredJWTException e) {
       throw new AuthException(Reason.EXPIRED, "token expired");
     } catch (ParseException e) {
@@ -126,7 +137,11 @@ public final class TokenVerifier {
     } catch (JOSEException e) {
       throw new AuthException(Reason.INVALID, "signature check failed");
     }
-    return principal(claims);
+    Principal principal = principal(claims);
+    if (verified.enabled()) {
+      verified.put(token, principal);
+    }
+    return principal;
   }
 
   private static Principal principal(JWTClaimsSet claims) throws AuthException {

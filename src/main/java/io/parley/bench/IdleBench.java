@@ -164,6 +164,8 @@ final class IdleBench implements IdleSockets.Listener {
     for (int s = 0; s < sources.length; s++) {
       sources[s] = InetAddress.getByName("127.0.0." + (plan.firstSource() + s));
     }
+    HostProbe.Snapshot hostStart = HostProbe.take();
+    double cpuStart = node.cpuSeconds();
     long start = System.nanoTime();
     for (int i = 0; i < tokens.size(); i++) {
       openedAt.set(i, System.nanoTime());
@@ -174,6 +176,9 @@ final class IdleBench implements IdleSockets.Listener {
     while (welcomed.get() + closed.get() < tokens.size() && System.nanoTime() < deadline) {
       pause(50);
     }
+    double cpu = node.cpuSeconds() - cpuStart;
+    double burstWall = seconds(System.nanoTime() - start);
+    HostProbe.Usage host = HostProbe.between(hostStart, HostProbe.take());
     long last = 0;
     long[] latencies = new long[welcomed.get()];
     int k = 0;
@@ -194,6 +199,9 @@ final class IdleBench implements IdleSockets.Listener {
       out.printf("  %d sockets neither welcomed nor closed within %d s%n", tokens.size() - k - closed.get(),
           BURST_WAIT.toSeconds());
     }
+    out.printf("node CPU during the burst: %.1f core-seconds = %.2f ms per welcomed connect; other processes %.2f"
+            + " of %d cores%n", cpu, k == 0 ? 0 : cpu * 1000 / k,
+        host.busyCores() - host.benchCores() - cpu / burstWall, host.cores());
   }
 
   private void pingEvery(IdleSockets pool, ScheduledExecutorService pinger, int seconds) {

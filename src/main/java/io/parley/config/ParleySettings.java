@@ -54,7 +54,11 @@ public record ParleySettings(
       Duration clockSkew,
       boolean devTokensEnabled,
       Duration devTokenTtl,
-      String adminToken) {}
+      String adminToken,
+      VerifiedTokenCache verifiedTokens) {}
+
+  /** Tokens a node has verified, kept so each is checked once per node; {@code maxEntries} 0 turns it off. */
+  public record VerifiedTokenCache(int maxEntries, Duration maxAge) {}
 
   public record IdentitySettings(String pepper) {}
 
@@ -151,7 +155,9 @@ public record ParleySettings(
             c.getDuration("auth.clock-skew"),
             c.getBoolean("auth.dev-tokens.enabled"),
             c.getDuration("auth.dev-tokens.ttl"),
-            c.getString("auth.admin-token")),
+            c.getString("auth.admin-token"),
+            new VerifiedTokenCache(c.getInt("auth.verified-tokens.max-entries"),
+                c.getDuration("auth.verified-tokens.max-age"))),
         new IdentitySettings(c.getString("identity.pepper")),
         new ConversationSettings(
             c.getDuration("conversation.dedup-window"),

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.SignedJWT;
 import io.parley.auth.AuthException.Reason;
 import io.parley.config.ParleySettings.AuthSettings;
+import io.parley.config.ParleySettings.VerifiedTokenCache;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -41,6 +43,27 @@ class DevTokenIssuerTest {
     assertThat(jwt.getJWTClaimsSet().getAudience()).containsExactly(TestKeys.AUDIENCE);
     assertThat(jwt.getJWTClaimsSet().getIssueTime().toInstant()).isEqualTo(NOW);
     assertThat(jwt.getHeader().getKeyID()).isEqualTo(issuer.publicKeys().getKeys().get(0).getKeyID());
+    assertThat(jwt.getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.RS256);
+  }
+
+  @Test
+  void aP256KeyOfAnEarlierVersionKeepsSigning() throws Exception {
+    Files.writeString(dataDir.resolve(DevTokenIssuer.KEY_FILE), TestKeys.ec("earlier").toJSONString());
+
+    DevTokenIssuer issuer = DevTokenIssuer.loadOrCreate(dataDir, SETTINGS, CLOCK);
+    String token = issuer.issue("u_AAAAAAAAAAAAAAAAAAAAAA");
+
+    assertThat(SignedJWT.parse(token).getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.ES256);
+    assertThat(verifierFor(issuer, CLOCK).verify(token).accountId()).isEqualTo("u_AAAAAAAAAAAAAAAAAAAAAA");
+  }
+
+  @Test
+  void refusesAKeyFileWithOnlyAPublicKey() throws Exception {
+    Files.writeString(dataDir.resolve(DevTokenIssuer.KEY_FILE), TestKeys.rsa("public").toPublicJWK().toJSONString());
+
+    assertThatThrownBy(() -> DevTokenIssuer.loadOrCreate(dataDir, SETTINGS, CLOCK))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("private");
   }
 
   @Test
@@ -79,7 +102,7 @@ class DevTokenIssuerTest {
   @Test
   void refusesWhenDevTokensAreDisabled() {
     AuthSettings disabled = new AuthSettings(TestKeys.ISSUER, TestKeys.AUDIENCE, "", "", Duration.ofSeconds(30),
-        false, Duration.ofHours(1), "");
+        false, Duration.ofHours(1), "", new VerifiedTokenCache(0, Duration.ZERO));
 
     assertThatThrownBy(() -> DevTokenIssuer.loadOrCreate(dataDir, disabled, CLOCK))
         .isInstanceOf(IllegalStateException.class);

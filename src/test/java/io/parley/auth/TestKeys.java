@@ -16,6 +16,7 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.parley.config.ParleySettings.AuthSettings;
+import io.parley.config.ParleySettings.VerifiedTokenCache;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.Base64;
@@ -30,7 +31,7 @@ public final class TestKeys {
 
   static AuthSettings settings(String jwksUrl, String publicKeyPem) {
     return new AuthSettings(ISSUER, AUDIENCE, jwksUrl, publicKeyPem, Duration.ofSeconds(30), true,
-        Duration.ofHours(12), "");
+        Duration.ofHours(12), "", new VerifiedTokenCache(1000, Duration.ofMinutes(10)));
   }
 
   public static RSAKey rsa(String keyId) {

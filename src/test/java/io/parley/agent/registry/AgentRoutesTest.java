@@ -20,6 +20,7 @@ import io.parley.agent.kms.LocalKeyFileKek;
 import io.parley.auth.TestKeys;
 import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings.AuthSettings;
+import io.parley.config.ParleySettings.VerifiedTokenCache;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -79,7 +80,8 @@ class AgentRoutesTest {
     userKey = TestKeys.rsa("user-key");
     String pem = TestKeys.pem(userKey.toPublicKey());
     TokenVerifier verifier = TokenVerifier.create(new AuthSettings("https://id.parley.test", "parley", "", pem,
-        Duration.ofSeconds(30), false, Duration.ofHours(1), ""), Clock.systemUTC(), Optional.empty());
+        Duration.ofSeconds(30), false, Duration.ofHours(1), "",
+        new VerifiedTokenCache(1000, Duration.ofMinutes(10))), Clock.systemUTC(), Optional.empty());
 
     AgentStore store = new AgentStore(db, kek, accounts, Clock.systemUTC());
     List<AgentSpec> builtIns = List.of(frontDoor());
