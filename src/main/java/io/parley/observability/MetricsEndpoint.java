@@ -55,7 +55,12 @@ public final class MetricsEndpoint extends AllDirectives {
             "kamon.prometheus.start-embedded-http-server", false,
             // HTTP spans would tag span metrics with request paths, which carry account ids
             "kamon.instrumentation.pekko.http.server.tracing.enabled", false,
-            "kamon.instrumentation.pekko.http.client.tracing.enabled", false))
+            "kamon.instrumentation.pekko.http.client.tracing.enabled", false,
+            // the machine's CPU, memory, disks and network are the node exporter's to report, not each pod's
+            "kamon.modules.host-metrics.enabled", false,
+            // Kamon wakes its hiccup monitor every millisecond by default, which alone cost an idle node about
+            // 0.03 cores; every 10 ms still catches the pauses worth an alert (GC, CPU throttling)
+            "kamon.instrumentation.system.process.hiccup-monitor-interval", "10ms"))
         .withFallback(config);
     if (settings.instrumentation()) {
       Kamon.init(kamon);
