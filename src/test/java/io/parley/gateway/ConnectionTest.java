@@ -13,6 +13,7 @@ import com.typesafe.config.ConfigFactory;
 import io.parley.auth.TestKeys;
 import io.parley.auth.TokenVerifier;
 import io.parley.config.ParleySettings.AuthSettings;
+import io.parley.config.ParleySettings.VerifiedTokenCache;
 import io.parley.config.ParleySettings.ProtocolSettings;
 import io.parley.config.ParleySettings.SessionSettings;
 import io.parley.directory.DeviceDirectory;
@@ -114,7 +115,7 @@ class ConnectionTest {
 
     signingKey = TestKeys.rsa("connection-test");
     AuthSettings auth = new AuthSettings(ISSUER, AUDIENCE, "", "", Duration.ofSeconds(30), false,
-        Duration.ofHours(1), "");
+        Duration.ofHours(1), "", new VerifiedTokenCache(1000, Duration.ofMinutes(10)));
     TokenVerifier verifier = TokenVerifier.create(auth, Clock.systemUTC(), Optional.of(new JWKSet(signingKey)));
     SessionSettings session = new SessionSettings(1_000, 200, Duration.ofSeconds(5), Duration.ofMillis(200),
         Duration.ofSeconds(1), OUTBOUND_BUFFER, Duration.ofSeconds(30), 6, Duration.ofSeconds(15));
