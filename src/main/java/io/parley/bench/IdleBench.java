@@ -37,8 +37,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class IdleBench implements IdleSockets.Listener {
 
   /** What the run is told: see {@link IdleBenchCommand}. */
-  record Plan(URI ws, int connections, int sources, int firstSource, String handlePrefix, Duration settle,
-              Duration hold, int creates, boolean pings, long serverPid, URI metrics) {}
+  record Plan(URI ws, int connections, int sources, int firstSource, String handlePrefix, Duration afterLogin,
+              Duration settle, Duration hold, int creates, boolean pings, long serverPid, URI metrics) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int LOGIN_CONCURRENCY = 32;
@@ -76,6 +76,7 @@ final class IdleBench implements IdleSockets.Listener {
     long t = System.nanoTime();
     List<String> tokens = loginAll(http, base);
     out.printf("logged in %d users with published keys in %.1f s%n", tokens.size(), seconds(System.nanoTime() - t));
+    await(plan.afterLogin());
 
     double heapBefore = node.liveHeapMibAfterFullGc();
     double rssBefore = node.rssMib();

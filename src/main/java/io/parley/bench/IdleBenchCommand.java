@@ -33,6 +33,9 @@ public final class IdleBenchCommand implements Callable<Integer> {
   @Option(names = "--handle-prefix", defaultValue = "idle", description = "bench users are <prefix>0, <prefix>1, ... (default: ${DEFAULT-VALUE})")
   String handlePrefix;
 
+  @Option(names = "--after-login", defaultValue = "0", description = "seconds to wait after the logins before measuring the node's heap before connecting; longer than the key directory's passivate-idle-after lets the directories the logins woke be passivated, as on a node whose users reconnect (default: ${DEFAULT-VALUE})")
+  long afterLoginSeconds;
+
   @Option(names = "--settle", defaultValue = "20", description = "seconds between the last welcome and the measured window (default: ${DEFAULT-VALUE})")
   long settleSeconds;
 
@@ -59,7 +62,7 @@ public final class IdleBenchCommand implements Callable<Integer> {
     }
     try {
       new IdleBench(new IdleBench.Plan(url, connections, sources, firstSource, handlePrefix,
-          Duration.ofSeconds(settleSeconds), Duration.ofSeconds(holdSeconds), creates, pings, serverPid, metrics),
+          Duration.ofSeconds(afterLoginSeconds), Duration.ofSeconds(settleSeconds), Duration.ofSeconds(holdSeconds), creates, pings, serverPid, metrics),
           System.out).run();
       return 0;
     } catch (Exception e) {

@@ -74,7 +74,8 @@ public record ParleySettings(
       int outboundBuffer,
       Duration helloTimeout,
       int maxDevicesPerUser,
-      Duration askTimeout) {}
+      Duration askTimeout,
+      Duration inboxPassivateIdleAfter) {}
 
   public record ProtocolSettings(
       int maxFrameBytes, int maxEnvelopeBytes, int maxEnvelopes, int maxFetchRange) {}
@@ -86,7 +87,7 @@ public record ParleySettings(
    */
   public record DirectorySettings(
       int claimRate, Duration claimInterval, int lowPreKeys, int snapshotEvery, int cacheMaxAccounts,
-      Duration cacheTtl) {}
+      Duration cacheTtl, Duration passivateIdleAfter) {}
 
   /**
    * Presence in Redis: while a user has a connected device, the node holding the connection refreshes
@@ -174,7 +175,8 @@ public record ParleySettings(
             c.getInt("session.outbound-buffer"),
             c.getDuration("session.hello-timeout"),
             c.getInt("session.max-devices-per-user"),
-            c.getDuration("session.ask-timeout")),
+            c.getDuration("session.ask-timeout"),
+            c.getDuration("session.inbox-passivate-idle-after")),
         new ProtocolSettings(
             c.getInt("protocol.max-frame-bytes"),
             c.getInt("protocol.max-envelope-bytes"),
@@ -186,7 +188,8 @@ public record ParleySettings(
             c.getInt("directory.low-prekeys"),
             c.getInt("directory.snapshot-every"),
             c.getInt("directory.cache-max-accounts"),
-            c.getDuration("directory.cache-ttl")),
+            c.getDuration("directory.cache-ttl"),
+            c.getDuration("directory.passivate-idle-after")),
         new PresenceSettings(
             c.getDuration("presence.ttl"),
             c.getDuration("presence.heartbeat-interval"),

@@ -15,6 +15,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -143,8 +144,11 @@ public final class KeyDirectory
 
   public static void init(ActorSystem<?> system, DirectorySettings settings, int maxDevices, Clock clock,
                           DirectoryNotices notices) {
+    ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), settings, maxDevices, clock, notices)));
+        create(ctx.getEntityId(), settings, maxDevices, clock, notices))
+        .withSettings(sharding.withPassivationStrategy(
+            sharding.passivationStrategySettings().withIdleEntityPassivation(settings.passivateIdleAfter()))));
   }
 
   public static Behavior<Command> create(String accountId, DirectorySettings settings, int maxDevices, Clock clock,

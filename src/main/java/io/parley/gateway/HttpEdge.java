@@ -108,15 +108,23 @@ public final class HttpEdge extends AllDirectives {
 
   Route routes() {
     return concat(
-        path(segment("v1").slash("ws"), () -> get(() -> connectLimited(() -> handleWebSocketMessages(
-            WebSocketFlow.create(system, connections, settings.protocol().maxFrameBytes(),
-                settings.session().outboundBuffer()))))),
+        path(segment("v1").slash("ws"), () -> get(() -> connectLimited(this::webSocket))),
         path(segment("v1").slash("accounts").slash("lookup"), () -> get(() -> authenticated(principal ->
             parameterOptional("handle", handle -> lookup(handle.orElse("")))))),
         pathPrefix(segment("v1").slash("keys"), () -> authenticated(keys::routes)),
         path(segment("v1").slash("dev").slash("token"), () -> post(() -> devTokens
             .map(issuer -> entity(Unmarshaller.entityToString(), body -> issueDevToken(issuer, body)))
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
+  }
+
+  /** A WebSocket upgrade: its connection actor is opened first, then the socket's stream is made for it. */
+  private Route webSocket() {
+    return extractWebSocketUpgrade(upgrade -> {
+      Outbound outbound = new Outbound(settings.session().outboundBuffer());
+      return onSuccess(WebSocketFlow.open(system, connections, outbound), connection ->
+          complete(upgrade.handleMessagesWith(
+              WebSocketFlow.create(system, connection, outbound, settings.protocol().maxFrameBytes()))));
+    });
   }
 
   /** WebSocket upgrades per client address (ADR 0012): the excess gets 429 with Retry-After. */

@@ -1,32 +1,59 @@
 package io.parley.gateway;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
 
 /**
- * The frames queued for one WebSocket. At most {@code limit} frames wait for the socket; a client that
- * lets more pile up is too slow and gets disconnected (it resumes from its cursors, nothing is lost).
- * A few extra slots are kept for the final frames of a close.
+ * The frames queued for one WebSocket. At most {@code limit} frames wait in the queue for the socket to take
+ * them; a client that lets more pile up is too slow and gets disconnected (it resumes from its cursors,
+ * nothing is lost). A few extra slots are kept for the final frames of a close. The queue holds frames in
+ * linked nodes: an idle socket's queue is empty, whatever the limit.
+ *
+ * <p>The connection gets its outbound before the socket's stream runs: the queue is attached when that
+ * stream materializes (the queue is part of it, so one stream interpreter serves the whole socket). Frames
+ * and a completion that come before are kept and handed to the queue when it is attached; in practice only
+ * a hello timeout can, as every other frame answers an inbound frame, which only a running stream delivers.
  */
 final class Outbound {
   static final int RESERVED_FOR_CLOSE = 4;
 
-  private final BoundedSourceQueue<org.apache.pekko.http.javadsl.model.ws.Message> queue;
-  private final AtomicLong written;
   private final int limit;
-  private long offered;
+  private volatile BoundedSourceQueue<Message> queue;
+  /** Frames offered before the queue was attached (guarded by this; null once attached). */
+  private List<Message> early = new ArrayList<>(0);
+  private boolean completeEarly;
 
-  Outbound(BoundedSourceQueue<org.apache.pekko.http.javadsl.model.ws.Message> queue, AtomicLong written, int limit) {
-    this.queue = queue;
-    this.written = written;
+  Outbound(int limit) {
     this.limit = limit;
+  }
+
+  /** The capacity the socket's queue needs: the limit plus the slots reserved for closing. */
+  int capacity() {
+    return limit + RESERVED_FOR_CLOSE;
+  }
+
+  /** The socket's stream materialized: frames go to {@code attached} from now on. */
+  void attach(BoundedSourceQueue<Message> attached) {
+    synchronized (this) {
+      for (Message message : early) {
+        attached.offer(message);
+      }
+      if (completeEarly) {
+        attached.complete();
+      }
+      early = null;
+      queue = attached;
+    }
   }
 
   /** Queues a frame; false when the client is too far behind. */
   boolean offer(String json) {
-    if (offered - written.get() >= limit) {
+    BoundedSourceQueue<Message> attached = queue;
+    if (attached != null && attached.size() >= limit) {
       return false;
     }
     return enqueue(json);
@@ -38,15 +65,38 @@ final class Outbound {
   }
 
   void complete() {
-    queue.complete();
+    BoundedSourceQueue<Message> attached = queue;
+    if (attached == null) {
+      synchronized (this) {
+        if (queue == null) {
+          completeEarly = true;
+          return;
+        }
+        attached = queue;
+      }
+    }
+    try {
+      attached.complete();
+    } catch (IllegalStateException alreadyEnded) {
+      // the socket's stream ended first (the client went away): nothing is left to complete
+    }
   }
 
   private boolean enqueue(String json) {
-    QueueOfferResult result = queue.offer(TextMessage.create(json));
-    if (result == QueueOfferResult.enqueued()) {
-      offered++;
-      return true;
+    Message message = TextMessage.create(json);
+    BoundedSourceQueue<Message> attached = queue;
+    if (attached == null) {
+      synchronized (this) {
+        if (queue == null) {
+          if (completeEarly || early.size() >= capacity()) {
+            return false;
+          }
+          early.add(message);
+          return true;
+        }
+        attached = queue;
+      }
     }
-    return false;
+    return attached.offer(message) == QueueOfferResult.enqueued();
   }
 }

@@ -3,15 +3,12 @@ package io.parley.gateway;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -33,25 +30,32 @@ final class WebSocketFlow {
 
   private WebSocketFlow() {}
 
-  static Flow<Message, Message, NotUsed> create(ActorSystem<?> system, ActorRef<Connections.Command> connections,
-                                                int maxFrameChars, int outboundBuffer) {
-    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> out =
-        Source.<Message>queue(outboundBuffer + Outbound.RESERVED_FOR_CLOSE).preMaterialize(system);
-    AtomicLong written = new AtomicLong();
-    Outbound outbound = new Outbound(out.first(), written, outboundBuffer);
-    Source<Message, NotUsed> frames = out.second().map(message -> {
-      written.incrementAndGet();
-      return message;
-    });
-    CompletionStage<ActorRef<Connection.Command>> connection = AskPattern.ask(connections,
-        replyTo -> new Connections.Open(outbound, replyTo), Duration.ofSeconds(5), system.scheduler());
-    return Flow.completionStageFlow(connection.thenApply(ref -> {
-      Sink<Message, NotUsed> in = Flow.<Message>create()
-          .mapAsync(1, message -> read(message, maxFrameChars, system))
-          .to(ActorSink.actorRefWithBackpressure(ref, Connection.Inbound::new, Connection.StreamStarted::new,
-              Connection.StreamAck.INSTANCE, Connection.StreamEnded.INSTANCE, Connection.StreamFailed::new));
-      return Flow.fromSinkAndSourceCoupled(in, frames);
-    })).mapMaterializedValue(ignored -> NotUsed.getInstance());
+  /**
+   * Opens the connection actor of one socket (an upgrade request), handing it the socket's outbound; its
+   * queue is attached when {@link #create} materializes.
+   */
+  static CompletionStage<ActorRef<Connection.Command>> open(ActorSystem<?> system,
+      ActorRef<Connections.Command> connections, Outbound outbound) {
+    return AskPattern.ask(connections, replyTo -> new Connections.Open(outbound, replyTo), Duration.ofSeconds(5),
+        system.scheduler());
+  }
+
+  /**
+   * The socket's stream, one graph in one interpreter: inbound frames to {@code connection} one at a time,
+   * outbound frames from the connection's {@link Outbound}.
+   */
+  static Flow<Message, Message, NotUsed> create(ActorSystem<?> system, ActorRef<Connection.Command> connection,
+                                                Outbound outbound, int maxFrameChars) {
+    Source<Message, NotUsed> frames = Source.<Message>queue(outbound.capacity())
+        .mapMaterializedValue(queue -> {
+          outbound.attach(queue);
+          return NotUsed.getInstance();
+        });
+    Sink<Message, NotUsed> in = Flow.<Message>create()
+        .mapAsync(1, message -> read(message, maxFrameChars, system))
+        .to(ActorSink.actorRefWithBackpressure(connection, Connection.Inbound::new, Connection.StreamStarted::new,
+            Connection.StreamAck.INSTANCE, Connection.StreamEnded.INSTANCE, Connection.StreamFailed::new));
+    return Flow.fromSinkAndSourceCoupled(in, frames);
   }
 
   /** Reads a whole message; text beyond the limit is drained and reported, never buffered. */

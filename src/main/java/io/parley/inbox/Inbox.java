@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -158,11 +159,15 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   /** Runtime only: markers advanced since the last {@link ReceiptsAdvanced}, merged over the state when read. */
   private final Map<String, Markers> unflushed = new HashMap<>();
 
+  /** {@code passivateIdleAfter}: how long an inbox stays without a message (a hello wakes it; an idle connection does not need it). */
   public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration receiptFlush,
-                          DeviceDelivery devices) {
+                          DeviceDelivery devices, Duration passivateIdleAfter) {
+    ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
         create(ctx.getEntityId(), maxDevices, clock, receiptFlush, devices))
-        .withStopMessage(Stop.INSTANCE));
+        .withStopMessage(Stop.INSTANCE)
+        .withSettings(sharding.withPassivationStrategy(
+            sharding.passivationStrategySettings().withIdleEntityPassivation(passivateIdleAfter))));
   }
 
   public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush,

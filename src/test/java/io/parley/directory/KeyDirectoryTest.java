@@ -50,7 +50,7 @@ class KeyDirectoryTest {
   private static final Config CONFIG = ConfigFactory.parseResources("serialization.conf")
       .withFallback(EventSourcedBehaviorTestKit.config());
   private static final DirectorySettings SETTINGS =
-      new DirectorySettings(60, Duration.ofMinutes(1), 10, 100, 1000, Duration.ofMinutes(5));
+      new DirectorySettings(60, Duration.ofMinutes(1), 10, 100, 1000, Duration.ofMinutes(5), Duration.ofSeconds(30));
   private static final int MAX_DEVICES = 3;
   private static final AtomicInteger IDS = new AtomicInteger();
   private static final Clock CLOCK = Clock.fixed(Instant.parse("2025-01-01T00:00:00Z"), ZoneOffset.UTC);

@@ -42,7 +42,8 @@ class DeviceSessionTest {
   private static final String BOB = "u_bob000000000000000000";
   private static final Duration RECEIPT_FLUSH = Duration.ofMillis(200);
   private static final SessionSettings SETTINGS = new SessionSettings(1_000, 200, Duration.ofHours(1),
-      RECEIPT_FLUSH, Duration.ofSeconds(1), 4096, Duration.ofSeconds(10), 6, Duration.ofSeconds(3));
+      RECEIPT_FLUSH, Duration.ofSeconds(1), 4096, Duration.ofSeconds(10), 6, Duration.ofSeconds(3),
+      Duration.ofSeconds(30));
   private static final Config CONFIG = ConfigFactory.parseResources("serialization.conf")
       .withFallback(PersistenceTestKitPlugin.getInstance().config())
       .withFallback(PersistenceTestKitSnapshotPlugin.getInstance().config())
