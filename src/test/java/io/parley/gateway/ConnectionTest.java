@@ -40,7 +40,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -118,7 +117,8 @@ class ConnectionTest {
         Duration.ofHours(1), "", new VerifiedTokenCache(1000, Duration.ofMinutes(10)));
     TokenVerifier verifier = TokenVerifier.create(auth, Clock.systemUTC(), Optional.of(new JWKSet(signingKey)));
     SessionSettings session = new SessionSettings(1_000, 200, Duration.ofSeconds(5), Duration.ofMillis(200),
-        Duration.ofSeconds(1), OUTBOUND_BUFFER, Duration.ofSeconds(30), 6, Duration.ofSeconds(15));
+        Duration.ofSeconds(1), OUTBOUND_BUFFER, Duration.ofSeconds(30), 6, Duration.ofSeconds(15),
+        Duration.ofSeconds(30));
     // no history and no limits: no test fetches or sends; each client gets its own presence probe
     deps = new Connection.Deps(verifier, sharding, null, session, new ProtocolSettings(65_536, 65_536, 100, 500),
         new FrameCodec(), new OneDevice(), null, null);
@@ -319,14 +319,13 @@ class ConnectionTest {
     Client() {
       Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> out =
           Source.<Message>queue(OUTBOUND_BUFFER + Outbound.RESERVED_FOR_CLOSE).preMaterialize(testKit.system());
-      AtomicLong written = new AtomicLong();
-      outboundDone = out.second().runWith(Sink.foreach(message -> {
-        written.incrementAndGet();
-        frames.add(JSON.readTree(message.asTextMessage().getStrictText()));
-      }), testKit.system());
+      outboundDone = out.second().runWith(Sink.foreach(message ->
+          frames.add(JSON.readTree(message.asTextMessage().getStrictText()))), testKit.system());
       Connection.Deps withPresence = new Connection.Deps(deps.verifier(), deps.sharding(), deps.history(),
           deps.session(), deps.protocol(), deps.codec(), deps.directory(), presence.ref(), deps.limits());
-      connection = testKit.spawn(Connection.create(withPresence, new Outbound(out.first(), written, OUTBOUND_BUFFER)));
+      Outbound outbound = new Outbound(OUTBOUND_BUFFER);
+      outbound.attach(out.first());
+      connection = testKit.spawn(Connection.create(withPresence, outbound));
     }
 
     void say(String json) {
