@@ -35,6 +35,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletionException;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -156,7 +157,11 @@ class BadCredentialsTest {
   void aRefusedHelloEndsTheConnectionSoNothingMoreIsRead() {
     try (WsClient client = WsClient.connect(parley.port())) {
       client.sendRaw(hello("garbage"));
-      client.send(new ClientFrame.Ping("after the refusal"));
+      try {
+        client.send(new ClientFrame.Ping("after the refusal"));
+      } catch (CompletionException closedFirst) {
+        // the node closed the socket before the ping went out: nothing more was read either
+      }
       nextError(client, "token_invalid");
       assertClosedWith(client, Connection.CLOSE_UNAUTHORIZED);
       assertThat(client.poll(Duration.ofMillis(200))).as("no pong after the close frame").isNull();
