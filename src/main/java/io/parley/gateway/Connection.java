@@ -130,6 +130,12 @@ public final class Connection {
   private final ClientSocket socket;
   /** The requests in flight, the reads held back and the sends awaiting their conversation, in every state. */
   private final Requests requests;
+  /**
+   * Whether the socket's stream has started. The actor is opened before the upgrade is answered, so a client
+   * that goes away in between leaves a connection whose stream never starts: it stops when it closes (after
+   * the hello timeout) instead of waiting for a stream end that will not come.
+   */
+  private boolean streamStarted;
   private final ActorRef<DeviceOutbound> sessionInbox;
   private final ActorRef<ServerFrame> presenceInbox;
 
@@ -360,6 +366,9 @@ public final class Connection {
   private Behavior<Command> closed(ActorRef<DeviceSession.Command> session) {
     requests.releaseReads();
     timers.cancelAll();
+    if (!streamStarted) {
+      return Behaviors.stopped();
+    }
     return inEveryState(Behaviors.receive(Command.class)
         .onMessage(Inbound.class, msg -> release(msg.ackTo()))
         .onMessage(FromSession.class, msg -> {
@@ -388,7 +397,10 @@ public final class Connection {
   private BehaviorBuilder<Command> inEveryState(BehaviorBuilder<Command> builder,
                                                 ActorRef<DeviceSession.Command> session) {
     return builder
-        .onMessage(StreamStarted.class, msg -> release(msg.ackTo()))
+        .onMessage(StreamStarted.class, msg -> {
+          streamStarted = true;
+          return release(msg.ackTo());
+        })
         .onMessageEquals(StreamEnded.INSTANCE, () -> streamEnded(session))
         .onMessage(StreamFailed.class, msg -> streamEnded(session))
         .onSignal(PostStop.class, signal -> {

@@ -155,6 +155,18 @@ class ConnectionTest {
   }
 
   @Test
+  void aConnectionWhoseStreamNeverStartsStopsAtTheHelloTimeout() throws Exception {
+    SessionSettings quick = deps.session();
+    quick = new SessionSettings(quick.maxInFlight(), quick.fetchBatch(), quick.cursorFlushInterval(),
+        quick.receiptFlushInterval(), quick.markerFlushInterval(), quick.outboundBuffer(), Duration.ofMillis(300),
+        quick.maxDevicesPerUser(), quick.askTimeout(), quick.inboxPassivateIdleAfter());
+    Client client = new Client(false, quick); // the client left between the upgrade request and its answer
+
+    client.expectStopped();
+    sessionEntity.expectNoMessage(QUIET);
+  }
+
+  @Test
   void aDeviceWithoutADirectoryEntryIsRefusedAndNeverBound() throws Exception {
     Client client = new Client();
     client.hello(KNOWN_DEVICE + 1);
@@ -317,15 +329,23 @@ class ConnectionTest {
     private final TestProbe<Connection.Command> watcher = testKit.createTestProbe(Connection.Command.class);
 
     Client() {
+      this(true, deps.session());
+    }
+
+    /** {@code streamStarts}: whether the socket's stream starts, as it does unless the client left first. */
+    Client(boolean streamStarts, SessionSettings session) {
       Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> out =
           Source.<Message>queue(OUTBOUND_BUFFER + Outbound.RESERVED_FOR_CLOSE).preMaterialize(testKit.system());
       outboundDone = out.second().runWith(Sink.foreach(message ->
           frames.add(JSON.readTree(message.asTextMessage().getStrictText()))), testKit.system());
       Connection.Deps withPresence = new Connection.Deps(deps.verifier(), deps.sharding(), deps.history(),
-          deps.session(), deps.protocol(), deps.codec(), deps.directory(), presence.ref(), deps.limits());
+          session, deps.protocol(), deps.codec(), deps.directory(), presence.ref(), deps.limits());
       Outbound outbound = new Outbound(OUTBOUND_BUFFER);
       outbound.attach(out.first());
       connection = testKit.spawn(Connection.create(withPresence, outbound));
+      if (streamStarts) {
+        connection.tell(new Connection.StreamStarted(testKit.<Connection.StreamAck>createTestProbe().ref()));
+      }
     }
 
     void say(String json) {

@@ -102,6 +102,8 @@ public final class TestCluster implements AutoCloseable {
     values.put("parley.store.mongodb-uri", stores.mongodbUri());
     values.put("parley.redis.url", stores.redisUrl());
     values.put("parley.directory.claim-rate", 10_000);
+    // a node that runs the demo agents must not need the fixed default port, which another process may hold
+    values.put("parley.agents.demo.port", NodeProcess.freePort());
     values.putAll(overrides);
     values.putAll(extra);
     return values;
