@@ -17,8 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * passes, whichever comes first; {@code maxAge} bounds how long a key the identity provider withdrew from its
  * JWKS keeps admitting tokens it signed. Thread-safe.
  *
- * <p>Bounded by {@code maxEntries}: a full cache first drops what has expired, and is emptied if that was
- * not enough (tokens are then verified again, which is only slower). Caffeine would evict more gently, but
+ * <p>Bounded by {@code maxEntries} (about 300 bytes each): a full cache first drops what has expired, and is
+ * emptied if that freed less than a tenth of it (tokens are then verified again, which is only slower). Caffeine would evict more gently, but
  * the Kamon bundle already carries an unshaded Caffeine 2 that a second copy would clash with in the jar.
  */
 final class VerifiedTokens {
@@ -65,7 +65,8 @@ final class VerifiedTokens {
     }
     if (entries.size() >= maxEntries) {
       entries.values().removeIf(entry -> !now.isBefore(entry.until()));
-      if (entries.size() >= maxEntries) {
+      // freeing only a few slots would make the next few puts scan the whole map again
+      if (entries.size() >= maxEntries - maxEntries / 10) {
         entries.clear();
       }
     }
@@ -78,7 +79,7 @@ final class VerifiedTokens {
 
   private static ByteBuffer hash(String token) {
     try {
-      return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII)));
+      return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java runtime has SHA-256", e);
     }

@@ -130,12 +130,7 @@ public final class Connection {
   private final ClientSocket socket;
   /** The requests in flight, the reads held back and the sends awaiting their conversation, in every state. */
   private final Requests requests;
-  /**
-   * Whether the socket's stream has started. The actor is opened before the upgrade is answered, so a client
-   * that goes away in between leaves a connection whose stream never starts: it stops when it closes (after
-   * the hello timeout) instead of waiting for a stream end that will not come.
-   */
-  private boolean streamStarted;
+  private final Outbound outbound;
   private final ActorRef<DeviceOutbound> sessionInbox;
   private final ActorRef<ServerFrame> presenceInbox;
 
@@ -143,6 +138,7 @@ public final class Connection {
     this.context = context;
     this.timers = timers;
     this.deps = deps;
+    this.outbound = outbound;
     this.socket = new ClientSocket(outbound, deps.codec());
     this.sessionInbox = context.messageAdapter(DeviceOutbound.class, FromSession::new);
     this.presenceInbox = context.messageAdapter(ServerFrame.class, PresencePush::new);
@@ -366,7 +362,9 @@ public final class Connection {
   private Behavior<Command> closed(ActorRef<DeviceSession.Command> session) {
     requests.releaseReads();
     timers.cancelAll();
-    if (!streamStarted) {
+    if (!outbound.isAttached()) {
+      // opened for an upgrade whose stream never materialized (the client left before the answer): no stream
+      // end will come. A stream that materialized has attached the queue, and its end is waited for
       return Behaviors.stopped();
     }
     return inEveryState(Behaviors.receive(Command.class)
@@ -397,10 +395,7 @@ public final class Connection {
   private BehaviorBuilder<Command> inEveryState(BehaviorBuilder<Command> builder,
                                                 ActorRef<DeviceSession.Command> session) {
     return builder
-        .onMessage(StreamStarted.class, msg -> {
-          streamStarted = true;
-          return release(msg.ackTo());
-        })
+        .onMessage(StreamStarted.class, msg -> release(msg.ackTo()))
         .onMessageEquals(StreamEnded.INSTANCE, () -> streamEnded(session))
         .onMessage(StreamFailed.class, msg -> streamEnded(session))
         .onSignal(PostStop.class, signal -> {

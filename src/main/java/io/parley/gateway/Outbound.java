@@ -16,7 +16,8 @@ import org.apache.pekko.stream.QueueOfferResult;
  * <p>The connection gets its outbound before the socket's stream runs: the queue is attached when that
  * stream materializes (the queue is part of it, so one stream interpreter serves the whole socket). Frames
  * and a completion that come before are kept and handed to the queue when it is attached; in practice only
- * a hello timeout can, as every other frame answers an inbound frame, which only a running stream delivers.
+ * a hello timeout or a node shutdown can, as every other frame answers an inbound frame, which only a running
+ * stream delivers.
  */
 final class Outbound {
   static final int RESERVED_FOR_CLOSE = 4;
@@ -48,6 +49,11 @@ final class Outbound {
       early = null;
       queue = attached;
     }
+  }
+
+  /** Whether the socket's stream has materialized (and will start). */
+  boolean isAttached() {
+    return queue != null;
   }
 
   /** Queues a frame; false when the client is too far behind. */

@@ -9,6 +9,8 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.parley.auth.AuthException.Reason;
+import io.parley.config.ParleySettings.AuthSettings;
+import io.parley.config.ParleySettings.VerifiedTokenCache;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -81,6 +83,32 @@ class VerifiedTokensTest {
     clock.now = START.plusSeconds(120 + 31); // past expiry and the 30 s clock skew
     AuthException refused = catchThrowableOfType(() -> verifier.verify(token), AuthException.class);
     assertThat(refused.reason()).isEqualTo(Reason.EXPIRED);
+  }
+
+  @Test
+  void theVerifierAnswersARememberedTokenWithoutCheckingItAgain() throws AuthException {
+    // observed through a check that only a full verification makes: not-before, with the clock moved back
+    String token = TestKeys.sign(RSA, new JWTClaimsSet.Builder().issuer(ISSUER).audience(AUDIENCE)
+        .subject("u_alice").notBeforeTime(Date.from(START)).expirationTime(Date.from(START.plusSeconds(3600)))
+        .build());
+    TokenVerifier remembering =
+        TokenVerifier.create(TestKeys.settings("", ""), clock, Optional.of(new JWKSet(RSA)));
+    TokenVerifier checkingEveryTime = TokenVerifier.create(withCache(TestKeys.settings("", ""), 0), clock,
+        Optional.of(new JWKSet(RSA)));
+    remembering.verify(token);
+    checkingEveryTime.verify(token);
+
+    clock.now = START.minusSeconds(120);
+
+    assertThat(remembering.verify(token).accountId()).isEqualTo("u_alice");
+    AuthException refused = catchThrowableOfType(() -> checkingEveryTime.verify(token), AuthException.class);
+    assertThat(refused.reason()).isEqualTo(Reason.INVALID);
+  }
+
+  private static AuthSettings withCache(AuthSettings settings, int maxEntries) {
+    return new AuthSettings(settings.issuer(), settings.audience(), settings.jwksUrl(), settings.publicKeyPem(),
+        settings.clockSkew(), settings.devTokensEnabled(), settings.devTokenTtl(), settings.adminToken(),
+        new VerifiedTokenCache(maxEntries, settings.verifiedTokens().maxAge()));
   }
 
   private static Principal principal(String accountId, Instant expiresAt) {

@@ -332,7 +332,7 @@ class ConnectionTest {
       this(true, deps.session());
     }
 
-    /** {@code streamStarts}: whether the socket's stream starts, as it does unless the client left first. */
+    /** {@code streamStarts}: whether the socket's stream materializes and starts (unless the client left first). */
     Client(boolean streamStarts, SessionSettings session) {
       Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> out =
           Source.<Message>queue(OUTBOUND_BUFFER + Outbound.RESERVED_FOR_CLOSE).preMaterialize(testKit.system());
@@ -341,7 +341,9 @@ class ConnectionTest {
       Connection.Deps withPresence = new Connection.Deps(deps.verifier(), deps.sharding(), deps.history(),
           session, deps.protocol(), deps.codec(), deps.directory(), presence.ref(), deps.limits());
       Outbound outbound = new Outbound(OUTBOUND_BUFFER);
-      outbound.attach(out.first());
+      if (streamStarts) {
+        outbound.attach(out.first()); // what the socket's stream does when it materializes
+      }
       connection = testKit.spawn(Connection.create(withPresence, outbound));
       if (streamStarts) {
         connection.tell(new Connection.StreamStarted(testKit.<Connection.StreamAck>createTestProbe().ref()));
