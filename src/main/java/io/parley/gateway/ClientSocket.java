@@ -49,4 +49,9 @@ final class ClientSocket {
   boolean isClosed() {
     return closed;
   }
+
+  /** Whether the socket's stream has materialized: it will start, and its end will come. */
+  boolean hasStream() {
+    return outbound.isAttached();
+  }
 }

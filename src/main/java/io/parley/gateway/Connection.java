@@ -130,7 +130,6 @@ public final class Connection {
   private final ClientSocket socket;
   /** The requests in flight, the reads held back and the sends awaiting their conversation, in every state. */
   private final Requests requests;
-  private final Outbound outbound;
   private final ActorRef<DeviceOutbound> sessionInbox;
   private final ActorRef<ServerFrame> presenceInbox;
 
@@ -138,7 +137,6 @@ public final class Connection {
     this.context = context;
     this.timers = timers;
     this.deps = deps;
-    this.outbound = outbound;
     this.socket = new ClientSocket(outbound, deps.codec());
     this.sessionInbox = context.messageAdapter(DeviceOutbound.class, FromSession::new);
     this.presenceInbox = context.messageAdapter(ServerFrame.class, PresencePush::new);
@@ -362,7 +360,7 @@ public final class Connection {
   private Behavior<Command> closed(ActorRef<DeviceSession.Command> session) {
     requests.releaseReads();
     timers.cancelAll();
-    if (!outbound.isAttached()) {
+    if (!socket.hasStream()) {
       // opened for an upgrade whose stream never materialized (the client left before the answer): no stream
       // end will come. A stream that materialized has attached the queue, and its end is waited for
       return Behaviors.stopped();
