@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.sun.management.UnixOperatingSystemMXBean;
 import io.parley.auth.DevTokenIssuer;
 import io.parley.auth.Principal;
 import io.parley.auth.TokenVerifier;
@@ -14,6 +15,7 @@ import io.parley.directory.KeyDirectoryRoutes;
 import io.parley.identity.Accounts;
 import io.parley.limits.RateLimits;
 import io.parley.limits.RedisRateLimit;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +39,7 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.slf4j.LoggerFactory;
 
 /**
  * The node's public HTTP edge: the WebSocket endpoint, account lookup, the key directory and, in the
@@ -96,10 +99,9 @@ public final class HttpEdge extends AllDirectives {
   /** Every socket is a file descriptor: a process limit below max-connections fails before the limit does. */
   private static void warnIfFewFileDescriptors(ActorSystem<?> system) {
     int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
-    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-        instanceof com.sun.management.UnixOperatingSystemMXBean unix
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
         && unix.getMaxFileDescriptorCount() < maxConnections + FILE_DESCRIPTOR_HEADROOM) {
-      org.slf4j.LoggerFactory.getLogger(HttpEdge.class).warn(
+      LoggerFactory.getLogger(HttpEdge.class).warn(
           "the process may open {} files, fewer than max-connections ({}) plus {} for the stores and the"
               + " cluster: raise the nofile limit or lower PARLEY_HTTP_MAX_CONNECTIONS",
           unix.getMaxFileDescriptorCount(), maxConnections, FILE_DESCRIPTOR_HEADROOM);
@@ -117,13 +119,18 @@ public final class HttpEdge extends AllDirectives {
             .orElseGet(() -> json(StatusCodes.NOT_FOUND, Map.of("error", "not_found"))))));
   }
 
-  /** A WebSocket upgrade: its connection actor is opened first, then the socket's stream is made for it. */
+  /**
+   * A WebSocket upgrade: its connection actor is opened first, then the socket's stream is made for it. A node
+   * that cannot open one in time (overloaded, or shutting down) answers 503, and the client retries.
+   */
   private Route webSocket() {
     return extractWebSocketUpgrade(upgrade -> {
       Outbound outbound = new Outbound(settings.session().outboundBuffer());
-      return onSuccess(WebSocketFlow.open(system, connections, outbound), connection ->
-          complete(upgrade.handleMessagesWith(
-              WebSocketFlow.create(system, connection, outbound, settings.protocol().maxFrameBytes()))));
+      return onComplete(WebSocketFlow.open(system, connections, outbound), opened -> opened.isSuccess()
+          ? complete(upgrade.handleMessagesWith(
+              WebSocketFlow.create(system, opened.get(), outbound, settings.protocol().maxFrameBytes())))
+          : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("error", "unavailable",
+              "message", "the node could not open the connection in time; retry")));
     });
   }
 
