@@ -134,11 +134,14 @@ class CachedIntentClassifierTest {
     RegistrySnapshot snapshot = FIXTURE.snapshot(1);
     String text = "how do I update the app";
     RedissonClient client = redis.connection().client();
+    var bucket = client.<String>getBucket(cache.keyOf(text, snapshot), StringCodec.INSTANCE);
     for (String junk : List.of("garbage", "1 nobody 0.900000 0", "1 tech-support 1.5 0", "2 tech-support 0.9 0")) {
-      client.getBucket(cache.keyOf(text, snapshot), StringCodec.INSTANCE).set(junk);
+      bucket.set(junk);
       IntentDecision decision = classify(cache, text, snapshot);
       assertThat(decision.agentId()).as(junk).isEqualTo("tech-support");
       assertThat(decision.cached()).as(junk).isFalse();
+      // the miss writes its decision back without being awaited; the next junk must not race with it
+      await().until(() -> bucket.get().startsWith("1 tech-support 0."));
     }
     assertThat(cache.hits()).isZero();
   }
