@@ -133,6 +133,7 @@ public final class ParleyNode {
 
       KeyedHash redisNames = new KeyedHash(pepper);
       RateLimits limits = new RateLimits(redis.client(), redisNames, settings.rateLimits(), clock);
+      limits.settleEvery(system.scheduler(), settings.rateLimits().settleInterval(), system.executionContext());
       ActorRef<Presence.Command> presence = system.systemActorOf(Presence.create(
           new PresenceStore(redis.client(), redisNames, settings.presence(), java.util.UUID.randomUUID().toString()),
           sharding, settings.presence(), settings.session().askTimeout()), "presence",

@@ -110,7 +110,7 @@ public record ParleySettings(
    */
   public record RateLimitSettings(
       boolean enabled, Limit sendBurst, Limit sendSustained, Limit ephemeralBurst, Limit ephemeralSustained,
-      Limit connect, List<String> trustedProxies, Duration redisTimeout) {}
+      Limit connect, List<String> trustedProxies, Duration redisTimeout, Duration settleInterval) {}
 
   /**
    * Operator access (docs/adr/0015): whether the management port serves cluster changes (leave, down,
@@ -204,7 +204,8 @@ public record ParleySettings(
             limit(c, "rate-limits.ephemeral-sustained"),
             limit(c, "rate-limits.connect"),
             splitList(c.getString("rate-limits.trusted-proxies")),
-            c.getDuration("rate-limits.redis-timeout")),
+            c.getDuration("rate-limits.redis-timeout"),
+            c.getDuration("rate-limits.settle-interval")),
         new AdminSettings(c.getBoolean("admin.cluster-changes")),
         new MetricsSettings(
             c.getBoolean("metrics.enabled"),
@@ -300,6 +301,9 @@ public record ParleySettings(
     }
     if (!positive(rateLimits.redisTimeout())) {
       throw new IllegalArgumentException("parley.rate-limits.redis-timeout must be positive");
+    }
+    if (!positive(rateLimits.settleInterval())) {
+      throw new IllegalArgumentException("parley.rate-limits.settle-interval must be positive");
     }
     for (String proxy : rateLimits.trustedProxies()) {
       if (!proxy.matches("[0-9A-Fa-f.:]+")) {

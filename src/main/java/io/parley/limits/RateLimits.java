@@ -5,40 +5,45 @@ import io.parley.config.ParleySettings.RateLimitSettings;
 import io.parley.limits.RedisRateLimit.Decision;
 import io.parley.redis.KeyedHash;
 import java.time.Clock;
-import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
+import org.apache.pekko.actor.typed.Scheduler;
 import org.redisson.api.RedissonClient;
+import scala.concurrent.ExecutionContext;
 
 /**
  * The node's request limits, shared by the cluster through Redis: sends per user (a burst limit and a
- * sustained one), ephemeral frames per user and conversation (the same) and WebSocket upgrades per client
- * address. All checks are asynchronous and fail open
- * (ADR 0012).
+ * sustained one) and ephemeral frames per user and conversation (the same), decided on the node and settled
+ * with Redis every {@code settle-interval} (ADR 0024); WebSocket upgrades per client address, checked in Redis
+ * one round trip each (ADR 0021). When Redis fails, sends and ephemerals are held to the node's own count and
+ * upgrades are let through (ADR 0012). {@link #settleEvery} starts the settling.
  */
 public final class RateLimits {
   private static final CompletionStage<Decision> ALLOWED = CompletableFuture.completedFuture(Decision.ALLOWED);
 
   private final boolean enabled;
-  private final RedisRateLimit sends;
-  private final RedisRateLimit ephemerals;
+  private final SettledRateLimit sends;
+  private final SettledRateLimit ephemerals;
   private final RedisRateLimit connect;
   private volatile Predicate<String> unlimited = account -> false;
 
   public RateLimits(RedissonClient redis, KeyedHash hash, RateLimitSettings settings, Clock clock) {
     this.enabled = settings.enabled();
-    this.sends = new RedisRateLimit(redis, hash, "sends", "send-limit",
+    this.sends = new SettledRateLimit(redis, hash, "sends", "send-limit",
         List.of(band(settings.sendBurst()), band(settings.sendSustained())), settings.redisTimeout(), clock);
-    this.ephemerals = new RedisRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
+    this.ephemerals = new SettledRateLimit(redis, hash, "ephemerals", "ephemeral-limit",
         List.of(band(settings.ephemeralBurst()), band(settings.ephemeralSustained())), settings.redisTimeout(), clock);
     this.connect = new RedisRateLimit(redis, hash, "connects", "connect-limit", settings.connect().permits(),
         settings.connect().interval(), settings.redisTimeout(), clock);
   }
 
   /**
-   * One send of {@code accountId}, against the burst and the sustained limit in one Redis round trip; a
-   * refused send takes no permit of either.
+   * One send of {@code accountId}, against the burst and the sustained limit, decided on the node (after one
+   * read of the account's limits from Redis when the node has not seen it lately); a refused send takes no
+   * permit of either.
    */
   public CompletionStage<Decision> trySend(String accountId) {
     if (!enabled || unlimited.test(accountId)) {
@@ -71,11 +76,29 @@ public final class RateLimits {
     return enabled ? connect.tryAcquire(clientAddress) : ALLOWED;
   }
 
+  /**
+   * Settles the sends and ephemerals allowed on this node with Redis every {@code interval}, on
+   * {@code scheduler}, until it stops.
+   */
+  public void settleEvery(Scheduler scheduler, Duration interval, ExecutionContext executor) {
+    if (enabled) {
+      scheduler.scheduleWithFixedDelay(interval, interval, this::settle, executor);
+    }
+  }
+
+  /** Tells Redis what this node allowed since the last settle; completes when Redis has answered. */
+  public CompletionStage<Void> settle() {
+    return CompletableFuture.allOf(sends.settle().toCompletableFuture(), ephemerals.settle().toCompletableFuture());
+  }
+
   private static RedisRateLimit.Band band(ParleySettings.Limit limit) {
     return new RedisRateLimit.Band(limit.permits(), limit.interval());
   }
 
-  /** How many checks were let through because Redis did not answer (a counter for metrics). */
+  /**
+   * How many checks Redis did not answer (a counter for metrics): upgrades let through, and reads and settles of
+   * sends and ephemerals, which the node then limited alone.
+   */
   public long failedOpen() {
     return sends.failedOpen() + ephemerals.failedOpen() + connect.failedOpen();
   }

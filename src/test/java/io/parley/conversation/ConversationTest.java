@@ -32,6 +32,7 @@ import io.parley.conversation.Conversation.Typing;
 import io.parley.identity.DeviceAddress;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.ReceiptKind;
+import io.parley.testing.MutableClock;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
