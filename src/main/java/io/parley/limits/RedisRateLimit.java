@@ -6,13 +6,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +70,7 @@ public final class RedisRateLimit {
     public static final Decision ALLOWED = new Decision(true, 0);
   }
 
-  private final RScript script;
+  private final CachedScript script;
   private final KeyedHash hash;
   private final String purpose;
   private final List<String> prefixes = new ArrayList<>();
@@ -80,7 +78,6 @@ public final class RedisRateLimit {
   private final Duration timeout;
   private final AtomicLong failedOpen = new AtomicLong();
   private final ThrottledWarning warning;
-  private volatile String sha;
 
   /** A limit of one band. */
   public RedisRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, long permits,
@@ -94,7 +91,7 @@ public final class RedisRateLimit {
    */
   public RedisRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, List<Band> bands,
                         Duration timeout, Clock clock) {
-    this.script = redis.getScript(StringCodec.INSTANCE);
+    this.script = new CachedScript(redis, SCRIPT, RScript.ReturnType.LONG);
     this.hash = hash;
     this.purpose = purpose;
     this.timeout = timeout;
@@ -115,7 +112,7 @@ public final class RedisRateLimit {
     for (String prefix : prefixes) {
       keys.add(prefix + subjectHash + "}");
     }
-    return evaluate(keys)
+    return script.<Long>evaluate(keys, arguments)
         .thenApply(wait -> wait == 0 ? Decision.ALLOWED : new Decision(false, wait))
         .toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -125,35 +122,6 @@ public final class RedisRateLimit {
   /** How many checks were let through because Redis did not answer. */
   public long failedOpen() {
     return failedOpen.get();
-  }
-
-  /** By its digest once Redis has the script; loaded again when Redis has lost it (a restart). */
-  private CompletionStage<Long> evaluate(List<Object> keys) {
-    String digest = sha;
-    if (digest == null) {
-      return load().thenCompose(loaded -> evaluate(keys));
-    }
-    return script.<Long>evalShaAsync(RScript.Mode.READ_WRITE, digest, RScript.ReturnType.LONG, keys, arguments)
-        .exceptionallyCompose(failure -> isNoScript(failure)
-            ? load().thenCompose(loaded -> script.<Long>evalShaAsync(RScript.Mode.READ_WRITE, loaded,
-                RScript.ReturnType.LONG, keys, arguments))
-            : CompletableFuture.failedFuture(failure));
-  }
-
-  private CompletionStage<String> load() {
-    return script.scriptLoadAsync(SCRIPT).thenApply(loaded -> {
-      sha = loaded;
-      return loaded;
-    });
-  }
-
-  private static boolean isNoScript(Throwable failure) {
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      if (cause.getMessage() != null && cause.getMessage().contains("NOSCRIPT")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private Decision failOpen(Throwable failure) {

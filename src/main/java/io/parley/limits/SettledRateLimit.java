@@ -18,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +70,7 @@ public final class SettledRateLimit {
       return ahead
       """;
 
-  private final RScript script;
+  private final CachedScript script;
   private final KeyedHash hash;
   private final String name;
   private final String purpose;
@@ -86,7 +85,6 @@ public final class SettledRateLimit {
   private final Map<String, Subject> subjects = new ConcurrentHashMap<>();
   /** Subjects asked since their last settle, each once: their allowed requests go to Redis, its bands come back. */
   private final ConcurrentLinkedQueue<Subject> unsettled = new ConcurrentLinkedQueue<>();
-  private volatile String sha;
   private volatile long lastForgetting;
 
   /**
@@ -96,7 +94,7 @@ public final class SettledRateLimit {
    */
   public SettledRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, List<Band> bands,
                           Duration timeout, Clock clock) {
-    this.script = redis.getScript(StringCodec.INSTANCE);
+    this.script = new CachedScript(redis, SETTLE_SCRIPT, RScript.ReturnType.LIST);
     this.hash = hash;
     this.name = name;
     this.purpose = purpose;
@@ -209,37 +207,8 @@ public final class SettledRateLimit {
     for (int s = 0; s < batch.size(); s++) {
       arguments[1 + emission.length + s] = Long.toString(spent[s]);
     }
-    return evaluate(keys, arguments).toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  /** By its digest once Redis has the script; loaded again when Redis has lost it (a restart). */
-  private CompletionStage<List<Object>> evaluate(List<Object> keys, Object[] arguments) {
-    String digest = sha;
-    if (digest == null) {
-      return load().thenCompose(loaded -> evaluate(keys, arguments));
-    }
-    return script.<List<Object>>evalShaAsync(RScript.Mode.READ_WRITE, digest, RScript.ReturnType.LIST, keys,
-            arguments)
-        .exceptionallyCompose(failure -> isNoScript(failure)
-            ? load().thenCompose(loaded -> script.<List<Object>>evalShaAsync(RScript.Mode.READ_WRITE, loaded,
-                RScript.ReturnType.LIST, keys, arguments))
-            : CompletableFuture.failedFuture(failure));
-  }
-
-  private CompletionStage<String> load() {
-    return script.scriptLoadAsync(SETTLE_SCRIPT).thenApply(loaded -> {
-      sha = loaded;
-      return loaded;
-    });
-  }
-
-  private static boolean isNoScript(Throwable failure) {
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      if (cause.getMessage() != null && cause.getMessage().contains("NOSCRIPT")) {
-        return true;
-      }
-    }
-    return false;
+    return script.<List<Object>>evaluate(keys, arguments).toCompletableFuture()
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** At most once per {@code forgetAfter}: a full sweep, not a cost per request. */

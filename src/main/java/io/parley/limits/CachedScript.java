@@ -1,0 +1,53 @@
+package io.parley.limits;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.redisson.api.RScript;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+
+/**
+ * A Lua script run by its digest once Redis has it, and loaded again when Redis has lost it (a restart or a
+ * {@code SCRIPT FLUSH}): one round trip per call in the common case. Thread-safe.
+ */
+final class CachedScript {
+  private final RScript script;
+  private final String source;
+  private final RScript.ReturnType returnType;
+  private volatile String sha;
+
+  CachedScript(RedissonClient redis, String source, RScript.ReturnType returnType) {
+    this.script = redis.getScript(StringCodec.INSTANCE);
+    this.source = source;
+    this.returnType = returnType;
+  }
+
+  <R> CompletionStage<R> evaluate(List<Object> keys, Object... arguments) {
+    String digest = sha;
+    if (digest == null) {
+      return load().thenCompose(loaded -> evaluate(keys, arguments));
+    }
+    return script.<R>evalShaAsync(RScript.Mode.READ_WRITE, digest, returnType, keys, arguments)
+        .exceptionallyCompose(failure -> isNoScript(failure)
+            ? load().thenCompose(loaded -> script.<R>evalShaAsync(RScript.Mode.READ_WRITE, loaded, returnType, keys,
+                arguments))
+            : CompletableFuture.failedFuture(failure));
+  }
+
+  private CompletionStage<String> load() {
+    return script.scriptLoadAsync(source).thenApply(loaded -> {
+      sha = loaded;
+      return loaded;
+    });
+  }
+
+  private static boolean isNoScript(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause.getMessage() != null && cause.getMessage().contains("NOSCRIPT")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
