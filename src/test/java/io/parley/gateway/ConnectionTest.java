@@ -298,6 +298,56 @@ class ConnectionTest {
   }
 
   @Test
+  void aSessionThatNeverAttachesAsksTheClientToReconnectAndCloses() throws Exception {
+    SessionSettings quick = deps.session();
+    quick = new SessionSettings(quick.maxInFlight(), quick.fetchBatch(), quick.cursorFlushInterval(),
+        quick.receiptFlushInterval(), quick.markerFlushInterval(), quick.outboundBuffer(), quick.helloTimeout(),
+        quick.maxDevicesPerUser(), Duration.ofSeconds(1), quick.inboxPassivateIdleAfter());
+    Client client = new Client(true, quick);
+    client.hello(KNOWN_DEVICE);
+    sessionEntity.expectMessageClass(DeviceSession.Bind.class); // and the session never answers
+
+    JsonNode reconnect = client.nextOfType("reconnect");
+    assertThat(reconnect.path("reason").asText()).isEqualTo("session_unavailable");
+    assertThat(reconnect.path("retryAfterMs").asLong()).isBetween(250L, 2_000L);
+    client.expectClose(Connection.CLOSE_SESSION_MOVED, "session_unavailable");
+    client.connection.tell(Connection.StreamEnded.INSTANCE);
+    client.expectStopped();
+  }
+
+  @Test
+  void aSessionThatStopsEndsTheConnectionAsMoved() throws Exception {
+    Client client = new Client();
+    client.hello(KNOWN_DEVICE);
+    DeviceSession.Bind bind = sessionEntity.expectMessageClass(DeviceSession.Bind.class);
+    TestProbe<DeviceSession.Command> attached = client.attach(bind);
+    client.nextOfType("keysLow");
+
+    attached.stop(); // the session's node left, or the entity stopped without letting go
+    assertThat(client.next().path("reason").asText()).isEqualTo("session_moved");
+    client.expectClose(Connection.CLOSE_SESSION_MOVED, "session_moved");
+    client.connection.tell(Connection.StreamEnded.INSTANCE);
+    client.expectStopped();
+  }
+
+  @Test
+  void anUnlinkedDeviceIsToldWhyAndClosedWithoutUnbinding() throws Exception {
+    Client client = new Client();
+    client.hello(KNOWN_DEVICE);
+    DeviceSession.Bind bind = sessionEntity.expectMessageClass(DeviceSession.Bind.class);
+    TestProbe<DeviceSession.Command> attached = client.attach(bind);
+    client.nextOfType("keysLow");
+
+    bind.connection().tell(new DeviceOutbound.Unlinked());
+    JsonNode error = client.nextOfType("error");
+    assertThat(error.path("code").asText()).isEqualTo("unknown_device");
+    client.expectClose(Connection.CLOSE_UNKNOWN_DEVICE, "unknown_device");
+    client.connection.tell(Connection.StreamEnded.INSTANCE);
+    client.expectStopped();
+    attached.expectNoMessage(QUIET); // the session let go first: nothing to unbind
+  }
+
+  @Test
   void noFrameIsReadWhileTheMaximumOfRequestsIsUnanswered() throws Exception {
     Client client = new Client();
     client.hello(KNOWN_DEVICE);
