@@ -134,6 +134,9 @@ public final class ParleyNode {
       KeyedHash redisNames = new KeyedHash(pepper);
       RateLimits limits = new RateLimits(redis.client(), redisNames, settings.rateLimits(), clock);
       limits.settleEvery(system.scheduler(), settings.rateLimits().settleInterval(), system.executionContext());
+      // the requests allowed since the last tick go to Redis before the node leaves (a rolling restart)
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "parley-settle-limits",
+          () -> limits.settle().thenApply(settled -> org.apache.pekko.Done.getInstance()));
       ActorRef<Presence.Command> presence = system.systemActorOf(Presence.create(
           new PresenceStore(redis.client(), redisNames, settings.presence(), java.util.UUID.randomUUID().toString()),
           sharding, settings.presence(), settings.session().askTimeout()), "presence",

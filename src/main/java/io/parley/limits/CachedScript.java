@@ -1,15 +1,18 @@
 package io.parley.limits;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.options.OptionalOptions;
 import org.redisson.client.codec.StringCodec;
 
 /**
  * A Lua script run by its digest once Redis has it, and loaded again when Redis has lost it (a restart or a
- * {@code SCRIPT FLUSH}): one round trip per call in the common case. Thread-safe.
+ * {@code SCRIPT FLUSH}): one round trip per call in the common case. Never retried by Redisson: a limit script
+ * that reached Redis but answered late would otherwise count its permits twice. Thread-safe.
  */
 final class CachedScript {
   private final RScript script;
@@ -17,8 +20,9 @@ final class CachedScript {
   private final RScript.ReturnType returnType;
   private volatile String sha;
 
-  CachedScript(RedissonClient redis, String source, RScript.ReturnType returnType) {
-    this.script = redis.getScript(StringCodec.INSTANCE);
+  CachedScript(RedissonClient redis, String source, RScript.ReturnType returnType, Duration timeout) {
+    this.script = redis.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE).timeout(timeout)
+        .retryAttempts(0));
     this.source = source;
     this.returnType = returnType;
   }

@@ -12,6 +12,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.redisson.api.RedissonClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.concurrent.ExecutionContext;
 
 /**
@@ -22,6 +24,7 @@ import scala.concurrent.ExecutionContext;
  * upgrades are let through (ADR 0012). {@link #settleEvery} starts the settling.
  */
 public final class RateLimits {
+  private static final Logger log = LoggerFactory.getLogger(RateLimits.class);
   private static final CompletionStage<Decision> ALLOWED = CompletableFuture.completedFuture(Decision.ALLOWED);
 
   private final boolean enabled;
@@ -82,7 +85,14 @@ public final class RateLimits {
    */
   public void settleEvery(Scheduler scheduler, Duration interval, ExecutionContext executor) {
     if (enabled) {
-      scheduler.scheduleWithFixedDelay(interval, interval, this::settle, executor);
+      // an exception would end a fixed-delay schedule for good: log it and settle again next time
+      scheduler.scheduleWithFixedDelay(interval, interval, () -> {
+        try {
+          settle();
+        } catch (RuntimeException e) {
+          log.error("settling the rate limits with Redis failed; trying again in {}", interval, e);
+        }
+      }, executor);
     }
   }
 
@@ -96,8 +106,8 @@ public final class RateLimits {
   }
 
   /**
-   * How many checks Redis did not answer (a counter for metrics): upgrades let through, and reads and settles of
-   * sends and ephemerals, which the node then limited alone.
+   * How many calls to Redis for limits failed (a counter for metrics): upgrades let through, and reads and
+   * settles of sends and ephemerals (one per call, which may carry up to 256 subjects), decided on the node alone.
    */
   public long failedOpen() {
     return sends.failedOpen() + ephemerals.failedOpen() + connect.failedOpen();

@@ -91,7 +91,7 @@ public final class RedisRateLimit {
    */
   public RedisRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, List<Band> bands,
                         Duration timeout, Clock clock) {
-    this.script = new CachedScript(redis, SCRIPT, RScript.ReturnType.LONG);
+    this.script = new CachedScript(redis, SCRIPT, RScript.ReturnType.LONG, timeout);
     this.hash = hash;
     this.purpose = purpose;
     this.timeout = timeout;

@@ -33,9 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Keys are {@code parley:<name>:<rate>:{<name>-<shard>}:<keyed hash>}: the subject by a {@link KeyedHash}
  * only, the rate in the key (a changed setting starts afresh), one hash tag per shard so a Redis cluster can
- * serve a shard's batch from one slot. When Redis fails or is late the node's own bands still hold; the
- * requests it could not settle are added to the next tick, and the failures are counted in
- * {@link #failedOpen()} and logged at most once a minute. Thread-safe.
+ * serve a shard's batch from one slot. When Redis fails or is late the node's own bands still hold; a failed
+ * settle is not repeated (Redis may have applied it), and the failures are counted in {@link #failedOpen()}
+ * and logged at most once a minute. Thread-safe.
  */
 public final class SettledRateLimit {
   static final int SHARDS = 16;
@@ -94,7 +94,7 @@ public final class SettledRateLimit {
    */
   public SettledRateLimit(RedissonClient redis, KeyedHash hash, String name, String purpose, List<Band> bands,
                           Duration timeout, Clock clock) {
-    this.script = new CachedScript(redis, SETTLE_SCRIPT, RScript.ReturnType.LIST);
+    this.script = new CachedScript(redis, SETTLE_SCRIPT, RScript.ReturnType.LIST, timeout);
     this.hash = hash;
     this.name = name;
     this.purpose = purpose;
@@ -151,7 +151,7 @@ public final class SettledRateLimit {
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
   }
 
-  /** Requests the node let through on its own bands because Redis did not answer (reads and settles). */
+  /** Reads and settles Redis did not answer in time or failed; the node decided on its own bands meanwhile. */
   public long failedOpen() {
     return failedOpen.get();
   }
@@ -161,22 +161,29 @@ public final class SettledRateLimit {
     return subjects.size();
   }
 
+  /**
+   * A failed settle is not repeated: Redis may have applied it and only the answer been lost, and counting its
+   * requests twice would refuse the subjects for what they did not send. The node's own bands still hold them.
+   */
   private CompletableFuture<Void> settle(List<Subject> batch) {
     long[] spent = new long[batch.size()];
     for (int s = 0; s < batch.size(); s++) {
       spent[s] = batch.get(s).takeUnsettled();
     }
-    return call(batch, spent).handle((ahead, failure) -> {
-      long now = clock.millis();
-      for (int s = 0; s < batch.size(); s++) {
-        if (failure != null) {
-          batch.get(s).putBackUnsettled(spent[s]);
-        } else {
-          batch.get(s).adopt(ahead, s * emission.length, now);
-        }
-      }
+    CompletableFuture<List<Object>> answer;
+    try {
+      answer = call(batch, spent);
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    return answer.handle((ahead, failure) -> {
       if (failure != null) {
         failed("settle", failure);
+        return null;
+      }
+      long now = clock.millis();
+      for (int s = 0; s < batch.size(); s++) {
+        batch.get(s).adopt(ahead, s * emission.length, now);
       }
       return null;
     });
@@ -185,12 +192,15 @@ public final class SettledRateLimit {
   /** The subject's bands as Redis has them; on failure the node starts from full buckets. */
   private void read(Subject subject) {
     call(List.of(subject), new long[] {0}).whenComplete((ahead, failure) -> {
-      if (failure != null) {
-        failed("read", failure);
-      } else {
-        subject.adopt(ahead, 0, clock.millis());
+      try {
+        if (failure != null) {
+          failed("read", failure);
+        } else {
+          subject.adopt(ahead, 0, clock.millis());
+        }
+      } finally {
+        subject.ready.complete(subject);
       }
-      subject.ready.complete(subject);
     });
   }
 
@@ -276,13 +286,6 @@ public final class SettledRateLimit {
       long taken = allowedSinceSettle;
       allowedSinceSettle = 0;
       return taken;
-    }
-
-    synchronized void putBackUnsettled(long count) {
-      allowedSinceSettle += count;
-      if (count > 0) {
-        queue();
-      }
     }
 
     private void queue() {
