@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.options.OptionalOptions;
@@ -11,13 +12,16 @@ import org.redisson.client.codec.StringCodec;
 
 /**
  * A Lua script run by its digest once Redis has it, and loaded again when Redis has lost it (a restart or a
- * {@code SCRIPT FLUSH}): one round trip per call in the common case. Never retried by Redisson: a limit script
- * that reached Redis but answered late would otherwise count its permits twice. Thread-safe.
+ * {@code SCRIPT FLUSH}): one round trip per call in the common case. Every call ends within {@code timeout}
+ * (loading included), and any failure, even one Redisson throws instead of returning, is a failed future. Never
+ * retried by Redisson: a limit script that reached Redis but answered late would otherwise count its permits
+ * twice. Thread-safe.
  */
 final class CachedScript {
   private final RScript script;
   private final String source;
   private final RScript.ReturnType returnType;
+  private final long timeoutMs;
   private volatile String sha;
 
   CachedScript(RedissonClient redis, String source, RScript.ReturnType returnType, Duration timeout) {
@@ -25,12 +29,23 @@ final class CachedScript {
         .retryAttempts(0));
     this.source = source;
     this.returnType = returnType;
+    this.timeoutMs = timeout.toMillis();
   }
 
-  <R> CompletionStage<R> evaluate(List<Object> keys, Object... arguments) {
+  <R> CompletableFuture<R> evaluate(List<Object> keys, Object... arguments) {
+    CompletionStage<R> answer;
+    try {
+      answer = evaluateByDigest(keys, arguments);
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    return answer.toCompletableFuture().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  private <R> CompletionStage<R> evaluateByDigest(List<Object> keys, Object... arguments) {
     String digest = sha;
     if (digest == null) {
-      return load().thenCompose(loaded -> evaluate(keys, arguments));
+      return load().thenCompose(loaded -> evaluateByDigest(keys, arguments));
     }
     return script.<R>evalShaAsync(RScript.Mode.READ_WRITE, digest, returnType, keys, arguments)
         .exceptionallyCompose(failure -> isNoScript(failure)

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
@@ -63,6 +62,16 @@ public final class RedisRateLimit {
         throw new IllegalArgumentException("a band needs at least one permit in a positive interval");
       }
     }
+
+    /** Milliseconds between two permits at the band's rate. */
+    double emissionMs() {
+      return (double) interval.toMillis() / permits;
+    }
+
+    /** The start of a band's keys: the rate is in the key, so a changed setting starts afresh. */
+    String keyPrefix(String name) {
+      return "parley:" + name + ":" + permits + "per" + interval.toMillis() + "ms:";
+    }
   }
 
   /** {@code retryAfterMs}: when the next attempt can succeed (0 when allowed). */
@@ -75,7 +84,6 @@ public final class RedisRateLimit {
   private final String purpose;
   private final List<String> prefixes = new ArrayList<>();
   private final Object[] arguments;
-  private final Duration timeout;
   private final AtomicLong failedOpen = new AtomicLong();
   private final ThrottledWarning warning;
 
@@ -94,15 +102,13 @@ public final class RedisRateLimit {
     this.script = new CachedScript(redis, SCRIPT, RScript.ReturnType.LONG, timeout);
     this.hash = hash;
     this.purpose = purpose;
-    this.timeout = timeout;
     this.warning = new ThrottledWarning(clock, WARN_EVERY);
     this.arguments = new Object[bands.size() * 2];
     for (int i = 0; i < bands.size(); i++) {
       Band band = bands.get(i);
-      long intervalMs = band.interval().toMillis();
-      prefixes.add("parley:" + name + ":" + band.permits() + "per" + intervalMs + "ms:{");
-      arguments[2 * i] = Double.toString((double) intervalMs / band.permits());
-      arguments[2 * i + 1] = Long.toString(intervalMs);
+      prefixes.add(band.keyPrefix(name) + "{");
+      arguments[2 * i] = Double.toString(band.emissionMs());
+      arguments[2 * i + 1] = Long.toString(band.interval().toMillis());
     }
   }
 
@@ -114,8 +120,6 @@ public final class RedisRateLimit {
     }
     return script.<Long>evaluate(keys, arguments)
         .thenApply(wait -> wait == 0 ? Decision.ALLOWED : new Decision(false, wait))
-        .toCompletableFuture()
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(this::failOpen);
   }
 

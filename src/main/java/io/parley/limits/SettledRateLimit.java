@@ -7,6 +7,7 @@ import io.parley.redis.KeyedHash;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
@@ -77,7 +77,8 @@ public final class SettledRateLimit {
   private final List<String> prefixes = new ArrayList<>();
   private final double[] emission;
   private final long[] interval;
-  private final Duration timeout;
+  /** ARGV[1] and the bands' emission intervals: the same in every call. */
+  private final Object[] bandArguments;
   private final Duration forgetAfter;
   private final Clock clock;
   private final ThrottledWarning warning;
@@ -98,18 +99,20 @@ public final class SettledRateLimit {
     this.hash = hash;
     this.name = name;
     this.purpose = purpose;
-    this.timeout = timeout;
     this.clock = clock;
     this.warning = new ThrottledWarning(clock, WARN_EVERY);
     this.emission = new double[bands.size()];
     this.interval = new long[bands.size()];
+    this.bandArguments = new Object[1 + bands.size()];
+    bandArguments[0] = Integer.toString(bands.size());
     long longest = 0;
     for (int i = 0; i < bands.size(); i++) {
       Band band = bands.get(i);
       interval[i] = band.interval().toMillis();
-      emission[i] = (double) interval[i] / band.permits();
+      emission[i] = band.emissionMs();
+      bandArguments[1 + i] = Double.toString(emission[i]);
       longest = Math.max(longest, interval[i]);
-      prefixes.add("parley:" + name + ":" + band.permits() + "per" + interval[i] + "ms:");
+      prefixes.add(band.keyPrefix(name));
     }
     // a subject quiet for the longest band's interval has full buckets here; Redis has the rest
     this.forgetAfter = Duration.ofMillis(longest);
@@ -170,13 +173,7 @@ public final class SettledRateLimit {
     for (int s = 0; s < batch.size(); s++) {
       spent[s] = batch.get(s).takeUnsettled();
     }
-    CompletableFuture<List<Object>> answer;
-    try {
-      answer = call(batch, spent);
-    } catch (RuntimeException e) {
-      answer = CompletableFuture.failedFuture(e);
-    }
-    return answer.handle((ahead, failure) -> {
+    return call(batch, spent).handle((ahead, failure) -> {
       if (failure != null) {
         failed("settle", failure);
         return null;
@@ -209,16 +206,11 @@ public final class SettledRateLimit {
     for (Subject subject : batch) {
       keys.addAll(subject.keys);
     }
-    Object[] arguments = new Object[1 + emission.length + batch.size()];
-    arguments[0] = Integer.toString(emission.length);
-    for (int i = 0; i < emission.length; i++) {
-      arguments[1 + i] = Double.toString(emission[i]);
-    }
+    Object[] arguments = Arrays.copyOf(bandArguments, bandArguments.length + batch.size());
     for (int s = 0; s < batch.size(); s++) {
-      arguments[1 + emission.length + s] = Long.toString(spent[s]);
+      arguments[bandArguments.length + s] = Long.toString(spent[s]);
     }
-    return script.<List<Object>>evaluate(keys, arguments).toCompletableFuture()
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return script.evaluate(keys, arguments);
   }
 
   /** At most once per {@code forgetAfter}: a full sweep, not a cost per request. */
@@ -298,8 +290,8 @@ public final class SettledRateLimit {
     /** Takes each band's cluster-wide arrival time when it is later than the node's. */
     synchronized void adopt(List<Object> ahead, int offset, long now) {
       for (int i = 0; i < arrival.length; i++) {
-        Object value = ahead.get(offset + i);
-        long ms = value instanceof Number number ? number.longValue() : Long.parseLong(value.toString());
+        // Redis answers a Lua number as an integer
+        long ms = ((Number) ahead.get(offset + i)).longValue();
         arrival[i] = Math.max(arrival[i], now + ms);
       }
     }

@@ -156,10 +156,7 @@ class ConnectionTest {
 
   @Test
   void aConnectionWhoseStreamNeverStartsStopsAtTheHelloTimeout() throws Exception {
-    SessionSettings quick = deps.session();
-    quick = new SessionSettings(quick.maxInFlight(), quick.fetchBatch(), quick.cursorFlushInterval(),
-        quick.receiptFlushInterval(), quick.markerFlushInterval(), quick.outboundBuffer(), Duration.ofMillis(300),
-        quick.maxDevicesPerUser(), quick.askTimeout(), quick.inboxPassivateIdleAfter());
+    SessionSettings quick = sessionWith(Duration.ofMillis(300), deps.session().askTimeout());
     Client client = new Client(false, quick); // the client left between the upgrade request and its answer
 
     client.expectStopped();
@@ -299,11 +296,7 @@ class ConnectionTest {
 
   @Test
   void aSessionThatNeverAttachesAsksTheClientToReconnectAndCloses() throws Exception {
-    SessionSettings quick = deps.session();
-    quick = new SessionSettings(quick.maxInFlight(), quick.fetchBatch(), quick.cursorFlushInterval(),
-        quick.receiptFlushInterval(), quick.markerFlushInterval(), quick.outboundBuffer(), quick.helloTimeout(),
-        quick.maxDevicesPerUser(), Duration.ofSeconds(1), quick.inboxPassivateIdleAfter());
-    Client client = new Client(true, quick);
+    Client client = new Client(true, sessionWith(deps.session().helloTimeout(), Duration.ofSeconds(1)));
     client.hello(KNOWN_DEVICE);
     sessionEntity.expectMessageClass(DeviceSession.Bind.class); // and the session never answers
 
@@ -318,12 +311,9 @@ class ConnectionTest {
   @Test
   void aSessionThatStopsEndsTheConnectionAsMoved() throws Exception {
     Client client = new Client();
-    client.hello(KNOWN_DEVICE);
-    DeviceSession.Bind bind = sessionEntity.expectMessageClass(DeviceSession.Bind.class);
-    TestProbe<DeviceSession.Command> attached = client.attach(bind);
-    client.nextOfType("keysLow");
+    Live live = live(client);
 
-    attached.stop(); // the session's node left, or the entity stopped without letting go
+    live.session().stop(); // the session's node left, or the entity stopped without letting go
     assertThat(client.next().path("reason").asText()).isEqualTo("session_moved");
     client.expectClose(Connection.CLOSE_SESSION_MOVED, "session_moved");
     client.connection.tell(Connection.StreamEnded.INSTANCE);
@@ -333,18 +323,15 @@ class ConnectionTest {
   @Test
   void anUnlinkedDeviceIsToldWhyAndClosedWithoutUnbinding() throws Exception {
     Client client = new Client();
-    client.hello(KNOWN_DEVICE);
-    DeviceSession.Bind bind = sessionEntity.expectMessageClass(DeviceSession.Bind.class);
-    TestProbe<DeviceSession.Command> attached = client.attach(bind);
-    client.nextOfType("keysLow");
+    Live live = live(client);
 
-    bind.connection().tell(new DeviceOutbound.Unlinked());
+    live.bind().connection().tell(new DeviceOutbound.Unlinked());
     JsonNode error = client.nextOfType("error");
     assertThat(error.path("code").asText()).isEqualTo("unknown_device");
     client.expectClose(Connection.CLOSE_UNKNOWN_DEVICE, "unknown_device");
     client.connection.tell(Connection.StreamEnded.INSTANCE);
     client.expectStopped();
-    attached.expectNoMessage(QUIET); // the session let go first: nothing to unbind
+    live.session().expectNoMessage(QUIET); // the session let go first: nothing to unbind
   }
 
   @Test
@@ -446,6 +433,26 @@ class ConnectionTest {
     void expectStopped() {
       watcher.expectTerminated(connection, Duration.ofSeconds(15));
     }
+  }
+
+  /** The client's bound connection and the session it attached to. */
+  private record Live(DeviceSession.Bind bind, TestProbe<DeviceSession.Command> session) {}
+
+  /** Says hello, plays the session's attach and reads the welcome's keysLow: the connection is live. */
+  private Live live(Client client) throws InterruptedException {
+    client.hello(KNOWN_DEVICE);
+    DeviceSession.Bind bind = sessionEntity.expectMessageClass(DeviceSession.Bind.class);
+    TestProbe<DeviceSession.Command> session = client.attach(bind);
+    client.nextOfType("keysLow");
+    return new Live(bind, session);
+  }
+
+  /** The test's session settings with another hello timeout and ask timeout. */
+  private static SessionSettings sessionWith(Duration helloTimeout, Duration askTimeout) {
+    SessionSettings s = deps.session();
+    return new SessionSettings(s.maxInFlight(), s.fetchBatch(), s.cursorFlushInterval(), s.receiptFlushInterval(),
+        s.markerFlushInterval(), s.outboundBuffer(), helloTimeout, s.maxDevicesPerUser(), askTimeout,
+        s.inboxPassivateIdleAfter());
   }
 
   private String token() {
