@@ -29,6 +29,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -40,6 +41,7 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 
 /**
  * The node's public HTTP edge: the WebSocket endpoint, account lookup, the key directory and, in the
@@ -64,6 +66,7 @@ public final class HttpEdge extends AllDirectives {
   private final Executor blocking;
   private final RateLimits limits;
   private final ClientAddress clientAddress;
+  private final WebSocketFlow.Layers webSocketLayers;
 
   private HttpEdge(ActorSystem<?> system, ParleySettings settings, TokenVerifier verifier,
                    Optional<DevTokenIssuer> devTokens, Accounts accounts, ActorRef<Connections.Command> connections,
@@ -78,6 +81,7 @@ public final class HttpEdge extends AllDirectives {
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     this.limits = limits;
     this.clientAddress = new ClientAddress(settings.rateLimits().trustedProxies());
+    this.webSocketLayers = new WebSocketFlow.Layers(system);
   }
 
   /** Binds the edge and registers its part in coordinated shutdown. */
@@ -127,8 +131,9 @@ public final class HttpEdge extends AllDirectives {
     return extractWebSocketUpgrade(upgrade -> {
       Outbound outbound = new Outbound(settings.session().outboundBuffer());
       return onComplete(WebSocketFlow.open(system, connections, outbound), opened -> opened.isSuccess()
-          ? complete(upgrade.handleMessagesWith(
-              WebSocketFlow.create(system, opened.get(), outbound, settings.protocol().maxFrameBytes())))
+          // the frame-level upgrade: Parley's stage replaces pekko-http's message API (ADR 0025)
+          ? complete(((UpgradeToWebSocketLowLevel) upgrade).handleFrames(
+              webSocketLayers.socket(opened.get(), outbound, settings.protocol().maxFrameBytes()), Option.empty()))
           : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("error", "unavailable",
               "message", "the node could not open the connection in time; retry")));
     });

@@ -1,68 +1,53 @@
 package io.parley.gateway;
 
-import java.util.ArrayList;
-import java.util.List;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.QueueOfferResult;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The frames queued for one WebSocket. At most {@code limit} frames wait in the queue for the socket to take
- * them; a client that lets more pile up is too slow and gets disconnected (it resumes from its cursors,
- * nothing is lost). A few extra slots are kept for the final frames of a close. The queue holds frames in
- * linked nodes: an idle socket's queue is empty, whatever the limit.
+ * The frames queued for one WebSocket. At most {@code limit} frames wait for the socket to take them; a client
+ * that lets more pile up is too slow and gets disconnected (it resumes from its cursors, nothing is lost). A few
+ * extra slots are kept for the final frames of a close. The queue holds frames in linked nodes: an idle socket's
+ * queue is empty, whatever the limit.
  *
- * <p>The connection gets its outbound before the socket's stream runs: the queue is attached when that
- * stream materializes (the queue is part of it, so one stream interpreter serves the whole socket). Frames
- * and a completion that come before are kept and handed to the queue when it is attached; in practice only
- * a hello timeout or a node shutdown can, as every other frame answers an inbound frame, which only a running
- * stream delivers.
+ * <p>The connection offers frames from its actor; the socket's stream ({@link SocketStage}) takes them. Frames
+ * and a completion that come before the stream runs wait here until it attaches; in practice only a hello
+ * timeout or a node shutdown can, as every other frame answers an inbound frame, which only a running stream
+ * delivers. The stream is woken at most once per batch of offers: an offer schedules a wake-up only when none is
+ * pending.
  */
 final class Outbound {
   static final int RESERVED_FOR_CLOSE = 4;
 
   private final int limit;
-  private volatile BoundedSourceQueue<Message> queue;
-  /** Frames offered before the queue was attached (guarded by this; null once attached). */
-  private List<Message> early = new ArrayList<>(0);
-  private boolean completeEarly;
+  private final ConcurrentLinkedQueue<String> frames = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger size = new AtomicInteger();
+  private final AtomicBoolean wakePending = new AtomicBoolean();
+  /** No more frames are taken: the connection completed the socket, or the socket's stream ended. */
+  private volatile boolean closed;
+  /** Whether the last frame offered has been queued: the connection completed the socket. */
+  private volatile boolean completed;
+  private volatile Runnable wake;
 
   Outbound(int limit) {
     this.limit = limit;
   }
 
-  /** The capacity the socket's queue needs: the limit plus the slots reserved for closing. */
-  int capacity() {
-    return limit + RESERVED_FOR_CLOSE;
-  }
-
-  /** The socket's stream materialized: frames go to {@code attached} from now on. */
-  void attach(BoundedSourceQueue<Message> attached) {
-    synchronized (this) {
-      for (Message message : early) {
-        attached.offer(message);
-      }
-      if (completeEarly) {
-        attached.complete();
-      }
-      early = null;
-      queue = attached;
-    }
+  /** The socket's stream runs: {@code onFrames} is called (on any thread) when frames or the completion wait. */
+  void attach(Runnable onFrames) {
+    wake = onFrames;
+    wakePending.set(false);
+    signal();
   }
 
   /** Whether the socket's stream has materialized (and will start). */
   boolean isAttached() {
-    return queue != null;
+    return wake != null;
   }
 
-  /** Queues a frame; false when the client is too far behind. */
+  /** Queues a frame; false when the client is too far behind (or the socket has ended). */
   boolean offer(String json) {
-    BoundedSourceQueue<Message> attached = queue;
-    if (attached != null && attached.size() >= limit) {
-      return false;
-    }
-    return enqueue(json);
+    return size.get() < limit && enqueue(json);
   }
 
   /** Queues one of the last frames before a close, using the reserved slots. */
@@ -70,39 +55,53 @@ final class Outbound {
     enqueue(json);
   }
 
+  /** The connection has sent its last frame: the socket closes once the queue is written. */
   void complete() {
-    BoundedSourceQueue<Message> attached = queue;
-    if (attached == null) {
-      synchronized (this) {
-        if (queue == null) {
-          completeEarly = true;
-          return;
-        }
-        attached = queue;
-      }
+    completed = true;
+    closed = true;
+    signal();
+  }
+
+  // ---- the socket's side ----
+
+  /** The next frame to write, or null. */
+  String poll() {
+    String frame = frames.poll();
+    if (frame != null) {
+      size.decrementAndGet();
     }
-    try {
-      attached.complete();
-    } catch (IllegalStateException alreadyEnded) {
-      // the socket's stream ended first (the client went away): nothing is left to complete
-    }
+    return frame;
+  }
+
+  /** Whether the connection completed the socket and every frame it queued has been taken. */
+  boolean isCompleted() {
+    return completed && frames.isEmpty();
+  }
+
+  /** The socket's stream ended: later offers are refused. */
+  void close() {
+    closed = true;
+  }
+
+  /** The socket's stream is handling a wake-up: offers from now on schedule the next one. */
+  void woken() {
+    wakePending.set(false);
   }
 
   private boolean enqueue(String json) {
-    Message message = TextMessage.create(json);
-    BoundedSourceQueue<Message> attached = queue;
-    if (attached == null) {
-      synchronized (this) {
-        if (queue == null) {
-          if (completeEarly || early.size() >= capacity()) {
-            return false;
-          }
-          early.add(message);
-          return true;
-        }
-        attached = queue;
-      }
+    if (closed || size.get() >= limit + RESERVED_FOR_CLOSE) {
+      return false;
     }
-    return attached.offer(message) == QueueOfferResult.enqueued();
+    size.incrementAndGet();
+    frames.add(json);
+    signal();
+    return true;
+  }
+
+  private void signal() {
+    Runnable onFrames = wake;
+    if (onFrames != null && wakePending.compareAndSet(false, true)) {
+      onFrames.run();
+    }
   }
 }

@@ -1,23 +1,29 @@
 package io.parley.gateway;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import org.apache.pekko.NotUsed;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.impl.engine.ws.FrameEvent;
+import org.apache.pekko.http.impl.engine.ws.WebSocket;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Graph;
+import org.apache.pekko.stream.scaladsl.BidiFlow;
+import scala.concurrent.duration.FiniteDuration;
 
-/** Builds the stream of one WebSocket: frames in (with a size limit and backpressure), frames out (bounded). */
+/** Builds the stream of one WebSocket: messages in (with a size limit and backpressure), frames out (bounded). */
 final class WebSocketFlow {
   /** How often clients should send a ping frame; the server also pings at the WebSocket level. */
   static final Duration HEARTBEAT = Duration.ofSeconds(25);
+
+  /** How long a closing socket waits for the client's close frame (pekko-http's own default). */
+  private static final FiniteDuration CLOSE_TIMEOUT = FiniteDuration.apply(3, TimeUnit.SECONDS);
 
   /** One inbound WebSocket message, already read to the end. */
   sealed interface InboundFrame {}
@@ -31,8 +37,8 @@ final class WebSocketFlow {
   private WebSocketFlow() {}
 
   /**
-   * Opens the connection actor of one socket (an upgrade request), handing it the socket's outbound; its
-   * queue is attached when {@link #create} materializes.
+   * Opens the connection actor of one socket (an upgrade request), handing it the socket's outbound, which the
+   * socket's stream attaches to when it materializes.
    */
   static CompletionStage<ActorRef<Connection.Command>> open(ActorSystem<?> system,
       ActorRef<Connections.Command> connections, Outbound outbound) {
@@ -41,62 +47,34 @@ final class WebSocketFlow {
   }
 
   /**
-   * The socket's stream, one graph in one interpreter: inbound frames to {@code connection} one at a time,
-   * outbound frames from the connection's {@link Outbound}.
+   * pekko-http's WebSocket layers below its message API (masking, frame handling with the close handshake,
+   * transport keep-alive pings), built once per node: a blueprint that every socket's stream shares. Parley's
+   * {@link SocketStage} takes the place of the message API on top. This reaches into pekko-http's internal API,
+   * pinned with its version (ADR 0025).
    */
-  static Flow<Message, Message, NotUsed> create(ActorSystem<?> system, ActorRef<Connection.Command> connection,
-                                                Outbound outbound, int maxFrameChars) {
-    Source<Message, NotUsed> frames = Source.<Message>queue(outbound.capacity())
-        .mapMaterializedValue(queue -> {
-          outbound.attach(queue);
-          return NotUsed.getInstance();
-        });
-    Sink<Message, NotUsed> in = Flow.<Message>create()
-        .mapAsync(1, message -> read(message, maxFrameChars, system))
-        .to(ActorSink.actorRefWithBackpressure(connection, Connection.Inbound::new, Connection.StreamStarted::new,
-            Connection.StreamAck.INSTANCE, Connection.StreamEnded.INSTANCE, Connection.StreamFailed::new));
-    return Flow.fromSinkAndSourceCoupled(in, frames);
-  }
+  static final class Layers {
+    @SuppressWarnings("rawtypes")
+    private final BidiFlow below;
 
-  /** Reads a whole message; text beyond the limit is drained and reported, never buffered. */
-  private static CompletionStage<InboundFrame> read(Message message, int maxChars, ActorSystem<?> system) {
-    if (message.isText()) {
-      TextMessage text = message.asTextMessage();
-      if (text.isStrict()) {
-        String strict = text.getStrictText();
-        return CompletableFuture.completedFuture(strict.length() > maxChars ? TooLarge.INSTANCE : new Text(strict));
-      }
-      return text.getStreamedText()
-          .runFold(new Collector(maxChars), Collector::add, system)
-          .thenApply(Collector::result);
-    }
-    return message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), system)
-        .thenApply(done -> Binary.INSTANCE);
-  }
-
-  private static final class Collector {
-    private final StringBuilder text = new StringBuilder();
-    private final int max;
-    private boolean tooLarge;
-
-    Collector(int max) {
-      this.max = max;
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Layers(ActorSystem<?> system) {
+      WebSocketSettings settings = ServerSettings.apply(system.settings().config()).websocketSettings();
+      LoggingAdapter log = Logging.getLogger(system.classicSystem(), WebSocketFlow.class);
+      // Scala's variance lets these layers stack (a FrameStart is a FrameEvent); Java's generics need raw types
+      BidiFlow masking = WebSocket.masking(true, settings.randomFactory());
+      BidiFlow handling = WebSocket.frameHandling(true, CLOSE_TIMEOUT, log);
+      BidiFlow keepAlive = WebSocket.periodicKeepAlive(settings);
+      below = (BidiFlow) masking.atop(handling).atop(keepAlive);
     }
 
-    Collector add(String chunk) {
-      if (!tooLarge) {
-        if (text.length() + chunk.length() > max) {
-          tooLarge = true;
-          text.setLength(0);
-        } else {
-          text.append(chunk);
-        }
-      }
-      return this;
-    }
-
-    InboundFrame result() {
-      return tooLarge ? TooLarge.INSTANCE : new Text(text.toString());
+    /**
+     * One socket's stream: inbound messages to {@code connection} one at a time, the frames of its
+     * {@code outbound} to the client; one graph in one interpreter.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Graph<FlowShape<FrameEvent, FrameEvent>, Object> socket(ActorRef<Connection.Command> connection,
+        Outbound outbound, int maxFrameChars) {
+      return (Graph) below.join(new SocketStage(connection, outbound, maxFrameChars));
     }
   }
 }

@@ -3,6 +3,7 @@ package io.parley.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -40,7 +41,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -51,11 +51,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -371,19 +366,32 @@ class ConnectionTest {
 
     /** {@code streamStarts}: whether the socket's stream materializes and starts (unless the client left first). */
     Client(boolean streamStarts, SessionSettings session) {
-      Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> out =
-          Source.<Message>queue(OUTBOUND_BUFFER + Outbound.RESERVED_FOR_CLOSE).preMaterialize(testKit.system());
-      outboundDone = out.second().runWith(Sink.foreach(message ->
-          frames.add(JSON.readTree(message.asTextMessage().getStrictText()))), testKit.system());
       Connection.Deps withPresence = new Connection.Deps(deps.verifier(), deps.sharding(), deps.history(),
           session, deps.protocol(), deps.codec(), deps.directory(), presence.ref(), deps.limits());
       Outbound outbound = new Outbound(OUTBOUND_BUFFER);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      outboundDone = done;
       if (streamStarts) {
-        outbound.attach(out.first()); // what the socket's stream does when it materializes
+        // what the socket's stream does when it materializes: take the frames whenever some wait
+        outbound.attach(() -> take(outbound, done));
       }
       connection = testKit.spawn(Connection.create(withPresence, outbound));
       if (streamStarts) {
         connection.tell(new Connection.StreamStarted(testKit.<Connection.StreamAck>createTestProbe().ref()));
+      }
+    }
+
+    private synchronized void take(Outbound outbound, CompletableFuture<Void> done) {
+      outbound.woken();
+      for (String frame = outbound.poll(); frame != null; frame = outbound.poll()) {
+        try {
+          frames.add(JSON.readTree(frame));
+        } catch (JsonProcessingException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      if (outbound.isCompleted()) {
+        done.complete(null);
       }
     }
 

@@ -31,6 +31,7 @@ public final class WsClient implements AutoCloseable {
   private final LinkedBlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
   private final LinkedBlockingQueue<ServerFrame.Receipt> receipts = new LinkedBlockingQueue<>();
   private final LinkedBlockingQueue<ServerFrame.Presence> presence = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<ByteBuffer> pongs = new LinkedBlockingQueue<>();
   private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
   private volatile boolean reading = true;
 
@@ -161,6 +162,26 @@ public final class WsClient implements AutoCloseable {
     }
   }
 
+  /** A WebSocket ping frame (the transport's, not the protocol's {@code ping}). */
+  public WsClient sendPing(byte[] payload) {
+    socket.sendPing(ByteBuffer.wrap(payload)).join();
+    return this;
+  }
+
+  /** The payload of the next WebSocket pong, waiting for it. */
+  public byte[] nextPong() {
+    ByteBuffer pong = pollFrom(pongs, WAIT);
+    assertThat(pong).as("a pong within " + WAIT).isNotNull();
+    byte[] payload = new byte[pong.remaining()];
+    pong.get(payload);
+    return payload;
+  }
+
+  /** Starts the close handshake from the client's side. */
+  public void sendClose(int code, String reason) {
+    socket.sendClose(code, reason).join();
+  }
+
   /** The WebSocket close code the server sent, waiting for it. */
   public int awaitClose() {
     try {
@@ -202,6 +223,15 @@ public final class WsClient implements AutoCloseable {
       if (reading) {
         webSocket.request(1);
       }
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
+      ByteBuffer copy = ByteBuffer.allocate(message.remaining());
+      copy.put(message).flip();
+      pongs.add(copy);
+      webSocket.request(1);
       return null;
     }
 
