@@ -2,6 +2,7 @@ package io.parley.gateway;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import org.apache.pekko.actor.Terminated;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
@@ -18,6 +19,7 @@ import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.GraphStageLogic.StageActor;
 import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 import scala.Option;
@@ -39,6 +41,8 @@ import scala.runtime.BoxedUnit;
 final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object>> {
   /** How often a closing socket checks its close handshake's deadline (pekko-http's close timeout is 3 s). */
   private static final Duration CLOSE_TICK = Duration.ofSeconds(1);
+  /** Whole messages read ahead while the connection works on one, as the actor sink this replaces buffered. */
+  private static final int READ_AHEAD = 16;
 
   private final Inlet<FrameHandler.Output> in = Inlet.create("SocketStage.in");
   private final Outlet<Object> out = Outlet.create("SocketStage.out");
@@ -74,8 +78,10 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
     /** The parts of a message in several parts so far; null between messages. */
     private StringBuilder text;
     private ActorRef<Connection.StreamAck> ackTo;
-    /** A message (or the stream's start) is with the connection; the next is read once it acks. */
+    /** A message (or the stream's start) is with the connection; the next is handed on once it acks. */
     private boolean awaitingAck = true;
+    /** Whole messages read while the connection had one to ack; null when none wait. */
+    private ArrayDeque<WebSocketFlow.InboundFrame> waiting;
     private boolean inMessage;
     private boolean tooLarge;
     /** The connection has been told that the stream ended: it gets no more messages. */
@@ -119,13 +125,19 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
 
     @Override
     public void preStart() {
-      ackTo = Adapter.toTyped(getStageActor(message -> {
+      StageActor stageActor = getStageActor(message -> {
         if (message._2() == Connection.StreamAck.INSTANCE) {
-          awaitingAck = false;
+          acked();
+        } else if (message._2() instanceof Terminated) {
+          // the connection stopped without hearing of the stream's end (it failed): the socket closes
+          endConnection(false);
+          write();
           read();
         }
         return BoxedUnit.UNIT;
-      }).ref());
+      });
+      stageActor.watch(Adapter.toClassic(connection));
+      ackTo = Adapter.toTyped(stageActor.ref());
       AsyncCallback<BoxedUnit> woken = createAsyncCallback(unit -> {
         outbound.woken();
         write();
@@ -197,19 +209,43 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
       }
     }
 
-    /** Hands a whole message to the connection and waits for its ack before reading on. */
+    /**
+     * Hands a whole message to the connection, or keeps it while the connection has one to ack: reading goes on
+     * meanwhile (pings are answered, a close is seen) until {@link #READ_AHEAD} messages wait.
+     */
     private void hand(WebSocketFlow.InboundFrame frame) {
       text = null; // an idle socket keeps no buffer, however large its last message was
       tooLarge = false;
-      if (!connectionTold) {
+      if (connectionTold) {
+        return;
+      }
+      if (awaitingAck) {
+        if (waiting == null) {
+          waiting = new ArrayDeque<>(READ_AHEAD);
+        }
+        waiting.add(frame);
+      } else {
         awaitingAck = true;
         connection.tell(new Connection.Inbound(ackTo, frame));
       }
     }
 
-    /** Reads on: while the connection has no message to ack and no control event waits to be written. */
+    private void acked() {
+      awaitingAck = false;
+      WebSocketFlow.InboundFrame next = waiting == null ? null : waiting.poll();
+      if (next != null) {
+        hand(next);
+      }
+      if (waiting != null && waiting.isEmpty()) {
+        waiting = null;
+      }
+      read();
+    }
+
+    /** Reads on: while fewer than {@link #READ_AHEAD} messages wait and no control event waits to be written. */
     private void read() {
-      if (!isClosed(in) && !hasBeenPulled(in) && control.isEmpty() && (!awaitingAck || connectionTold)) {
+      boolean roomToRead = waiting == null || waiting.size() < READ_AHEAD || connectionTold;
+      if (!isClosed(in) && !hasBeenPulled(in) && control.isEmpty() && roomToRead) {
         pull(in);
       }
     }
@@ -220,6 +256,7 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
         return;
       }
       connectionTold = true;
+      waiting = null;
       outbound.close();
       connection.tell(failed
           ? new Connection.StreamFailed(new IllegalStateException("the WebSocket ended abnormally"))

@@ -9,6 +9,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
+import org.apache.pekko.http.impl.engine.ws.FrameLogger;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
@@ -47,10 +48,10 @@ final class WebSocketFlow {
   }
 
   /**
-   * pekko-http's WebSocket layers below its message API (masking, frame handling with the close handshake,
-   * transport keep-alive pings), built once per node: a blueprint that every socket's stream shares. Parley's
-   * {@link SocketStage} takes the place of the message API on top. This reaches into pekko-http's internal API,
-   * pinned with its version (ADR 0025).
+   * pekko-http's WebSocket layers below its message API (masking, frame logging when configured, frame handling
+   * with the close handshake, transport keep-alive pings), built once per node: a blueprint that every socket's
+   * stream shares. Parley's {@link SocketStage} takes the place of the message API on top. This reaches into
+   * pekko-http's internal API, pinned with its version (ADR 0025).
    */
   static final class Layers {
     @SuppressWarnings("rawtypes")
@@ -62,9 +63,10 @@ final class WebSocketFlow {
       LoggingAdapter log = Logging.getLogger(system.classicSystem(), WebSocketFlow.class);
       // Scala's variance lets these layers stack (a FrameStart is a FrameEvent); Java's generics need raw types
       BidiFlow masking = WebSocket.masking(true, settings.randomFactory());
+      BidiFlow frameLog = FrameLogger.logFramesIfEnabled(settings.logFrames());
       BidiFlow handling = WebSocket.frameHandling(true, CLOSE_TIMEOUT, log);
       BidiFlow keepAlive = WebSocket.periodicKeepAlive(settings);
-      below = (BidiFlow) masking.atop(handling).atop(keepAlive);
+      below = (BidiFlow) masking.atop(frameLog).atop(handling).atop(keepAlive);
     }
 
     /**
