@@ -6,10 +6,12 @@ import io.parley.config.ParleySettings.ConversationSettings;
 import io.parley.directory.DeviceDirectory;
 import io.parley.identity.DeviceAddress;
 import io.parley.observability.Metrics;
+import io.parley.observability.ThrottledWarning;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.ReceiptKind;
 import io.parley.serialization.CborSerializable;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -156,6 +158,7 @@ public final class Conversation
   private final Clock clock;
   private final ConversationFanout fanout;
   private final DeviceDirectory directory;
+  private final ThrottledWarning lookupFailures;
   private final ActorContext<Command> context;
   /**
    * Runtime only, never part of the state: a post is waiting for the directory. Commands that could persist
@@ -170,15 +173,26 @@ public final class Conversation
 
   private record ReceiptMark(String reader, ReceiptKind kind) {}
 
+  private static final Duration LOOKUP_WARNING_EVERY = Duration.ofSeconds(10);
+
   public static void init(ActorSystem<?> system, ConversationSettings settings, Clock clock, ConversationFanout fanout,
                           DeviceDirectory directory) {
+    // one for the node's conversations: a directory that cannot answer fails many sends at once
+    ThrottledWarning lookupFailures = new ThrottledWarning(clock, LOOKUP_WARNING_EVERY);
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), settings, clock, fanout, directory)));
+        create(ctx.getEntityId(), settings, clock, fanout, directory, lookupFailures)));
   }
 
   public static Behavior<Command> create(String conversationId, ConversationSettings settings, Clock clock,
                                          ConversationFanout fanout, DeviceDirectory directory) {
-    return Behaviors.setup(ctx -> new Conversation(ctx, conversationId, settings, clock, fanout, directory));
+    return create(conversationId, settings, clock, fanout, directory,
+        new ThrottledWarning(clock, LOOKUP_WARNING_EVERY));
+  }
+
+  private static Behavior<Command> create(String conversationId, ConversationSettings settings, Clock clock,
+      ConversationFanout fanout, DeviceDirectory directory, ThrottledWarning lookupFailures) {
+    return Behaviors.setup(ctx -> new Conversation(ctx, conversationId, settings, clock, fanout, directory,
+        lookupFailures));
   }
 
   public static PersistenceId persistenceId(String conversationId) {
@@ -186,8 +200,10 @@ public final class Conversation
   }
 
   private Conversation(ActorContext<Command> context, String conversationId, ConversationSettings settings,
-                       Clock clock, ConversationFanout fanout, DeviceDirectory directory) {
+                       Clock clock, ConversationFanout fanout, DeviceDirectory directory,
+                       ThrottledWarning lookupFailures) {
     super(persistenceId(conversationId));
+    this.lookupFailures = lookupFailures;
     this.context = context;
     this.conversationId = conversationId;
     this.settings = settings;
@@ -400,7 +416,11 @@ public final class Conversation
     lookingUp = false;
     Post cmd = looked.post();
     if (looked.failure() != null) {
-      context.getLog().warn("device lists could not be read for a send; the client retries", looked.failure());
+      if (lookupFailures.due()) {
+        // no stack trace: under load every send of the node can fail this way at once
+        context.getLog().warn("device lists could not be read for a send; the client retries (at most one such"
+            + " warning every {} s on this node): {}", LOOKUP_WARNING_EVERY.toSeconds(), looked.failure().toString());
+      }
       return answerAndUnstash(cmd, new Rejected(ErrorCode.UNAVAILABLE, "device lists unavailable, retry"));
     }
     Optional<Reply> refused = refusal(state, cmd);

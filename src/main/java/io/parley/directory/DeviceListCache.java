@@ -5,14 +5,35 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * This node's copy of recently used device lists: least recently used first out beyond
- * {@code maxAccounts}, and an entry older than {@code ttl} counts as absent. A list replaces the cached
- * one only if its version is not older, so a slow read cannot undo a newer change. Thread-safe.
+ * This node's copy of recently used device lists: least recently used first out beyond {@code maxAccounts}. A
+ * list replaces the cached one only if its version is not older, so a slow read cannot undo a newer change.
+ * Thread-safe.
+ *
+ * <p>Changes reach the cache over the cluster's topic; the ttl only bounds how long a lost change could go
+ * unnoticed. So an entry past its refresh time is still served while one caller reads it again in the background
+ * ({@link Cached#refresh}); only an entry unused for twice the ttl counts as absent. Refresh times are spread over
+ * the last quarter of the ttl: lists cached together (a burst of connects, a node's start) are not all read again
+ * in the same second, which made every account's directory recover at once and stalled sends.
  */
 final class DeviceListCache {
-  private record Entry(DeviceDirectory.DeviceList list, long storedAt) {}
+  /** A cached list, and whether the caller should read it again (one caller per entry and refresh). */
+  record Cached(DeviceDirectory.DeviceList list, boolean refresh) {}
+
+  private static final class Entry {
+    final DeviceDirectory.DeviceList list;
+    final long refreshAt;
+    final long expiresAt;
+    boolean refreshing;
+
+    Entry(DeviceDirectory.DeviceList list, long refreshAt, long expiresAt) {
+      this.list = list;
+      this.refreshAt = refreshAt;
+      this.expiresAt = expiresAt;
+    }
+  }
 
   private final Clock clock;
   private final long ttlMillis;
@@ -29,18 +50,36 @@ final class DeviceListCache {
     };
   }
 
-  synchronized Optional<DeviceDirectory.DeviceList> get(String accountId) {
+  synchronized Optional<Cached> get(String accountId) {
     Entry entry = entries.get(accountId);
-    if (entry == null || clock.millis() - entry.storedAt() > ttlMillis) {
+    long now = clock.millis();
+    if (entry == null || now >= entry.expiresAt) {
       return Optional.empty();
     }
-    return Optional.of(entry.list());
+    boolean refresh = now >= entry.refreshAt && !entry.refreshing;
+    if (refresh) {
+      entry.refreshing = true;
+    }
+    return Optional.of(new Cached(entry.list, refresh));
   }
 
   synchronized void offer(DeviceDirectory.DeviceList list) {
     Entry existing = entries.get(list.accountId());
-    if (existing == null || existing.list().version() <= list.version()) {
-      entries.put(list.accountId(), new Entry(list, clock.millis()));
+    if (existing == null || existing.list.version() <= list.version()) {
+      long now = clock.millis();
+      long spread = ttlMillis / 4;
+      long refreshAt = now + ttlMillis - (spread > 0 ? ThreadLocalRandom.current().nextLong(spread + 1) : 0);
+      entries.put(list.accountId(), new Entry(list, refreshAt, now + 2 * ttlMillis));
+    } else {
+      existing.refreshing = false; // a read that came back older than what a change brought meanwhile
+    }
+  }
+
+  /** A refresh that failed: the next caller tries again. */
+  synchronized void refreshFailed(String accountId) {
+    Entry entry = entries.get(accountId);
+    if (entry != null) {
+      entry.refreshing = false;
     }
   }
 

@@ -5,6 +5,7 @@ import io.parley.serialization.CborSerializable;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -88,7 +89,18 @@ public final class ShardedDeviceDirectory implements DeviceDirectory {
 
   @Override
   public CompletionStage<DeviceList> cachedDevices(String accountId) {
-    return cache.get(accountId).<CompletionStage<DeviceList>>map(CompletableFuture::completedFuture)
-        .orElseGet(() -> devices(accountId));
+    Optional<DeviceListCache.Cached> cached = cache.get(accountId);
+    if (cached.isEmpty()) {
+      return devices(accountId);
+    }
+    if (cached.get().refresh()) {
+      // read again in the background; the cached list answers meanwhile
+      devices(accountId).whenComplete((list, failure) -> {
+        if (failure != null) {
+          cache.refreshFailed(accountId);
+        }
+      });
+    }
+    return CompletableFuture.completedFuture(cached.get().list());
   }
 }
