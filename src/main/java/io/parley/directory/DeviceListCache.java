@@ -8,14 +8,14 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * This node's copy of recently used device lists: least recently used first out beyond {@code maxAccounts}. A
- * list replaces the cached one only if its version is not older, so a slow read cannot undo a newer change.
- * Thread-safe.
+ * This node's copy of recently used device lists: least recently used first out beyond {@code maxAccounts}, and
+ * an entry older than {@code ttl} counts as absent. A list replaces the cached one only if its version is not
+ * older, so a slow read cannot undo a newer change. Thread-safe.
  *
  * <p>Changes reach the cache over the cluster's topic; the ttl only bounds how long a lost change could go
- * unnoticed. So an entry past its refresh time is still served while one caller reads it again in the background
- * ({@link Cached#refresh}); only an entry unused for twice the ttl counts as absent. Refresh times are spread over
- * the last quarter of the ttl: lists cached together (a burst of connects, a node's start) are not all read again
+ * unnoticed. An entry in use is read again before it expires: once past its refresh time, a moment in the last
+ * quarter of its ttl chosen for each entry, it is still served while one caller reads it again in the background
+ * ({@link Cached#refresh}). So lists cached together (a burst of connects, a node's start) are not all read again
  * in the same second, which made every account's directory recover at once and stalled sends.
  */
 final class DeviceListCache {
@@ -67,9 +67,9 @@ final class DeviceListCache {
     Entry existing = entries.get(list.accountId());
     if (existing == null || existing.list.version() <= list.version()) {
       long now = clock.millis();
-      long spread = ttlMillis / 4;
-      long refreshAt = now + ttlMillis - (spread > 0 ? ThreadLocalRandom.current().nextLong(spread + 1) : 0);
-      entries.put(list.accountId(), new Entry(list, refreshAt, now + 2 * ttlMillis));
+      long spread = Math.max(1, ttlMillis / 4);
+      long refreshAt = now + ttlMillis - 1 - ThreadLocalRandom.current().nextLong(spread);
+      entries.put(list.accountId(), new Entry(list, refreshAt, now + ttlMillis));
     } else {
       existing.refreshing = false; // a read that came back older than what a change brought meanwhile
     }

@@ -82,6 +82,8 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
     private boolean awaitingAck = true;
     /** Whole messages read while the connection had one to ack; null when none wait. */
     private ArrayDeque<WebSocketFlow.InboundFrame> waiting;
+    /** The client's input has ended cleanly: the connection hears of it once the waiting messages are handed. */
+    private boolean endWhenHanded;
     private boolean inMessage;
     private boolean tooLarge;
     /** The connection has been told that the stream ended: it gets no more messages. */
@@ -99,7 +101,11 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
 
         @Override
         public void onUpstreamFinish() {
-          endConnection(inMessage);
+          if (inMessage) {
+            endConnection(true); // the stream ended inside a message
+          } else {
+            inputEnded();
+          }
           write();
         }
 
@@ -165,21 +171,25 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
         String data = textPart.data();
         if (textPart.last() && text == null && !tooLarge) {
           // the usual case: the whole message in one part, handed on as it is
-          hand(data.length() > maxChars ? WebSocketFlow.TooLarge.INSTANCE : new WebSocketFlow.Text(data));
+          messageRead(data.length() > maxChars ? WebSocketFlow.TooLarge.INSTANCE : new WebSocketFlow.Text(data));
         } else {
           collect(data);
           if (textPart.last()) {
-            hand(tooLarge ? WebSocketFlow.TooLarge.INSTANCE : new WebSocketFlow.Text(text.toString()));
+            messageRead(tooLarge ? WebSocketFlow.TooLarge.INSTANCE : new WebSocketFlow.Text(text.toString()));
           }
         }
       } else if (part instanceof FrameHandler.BinaryMessagePart binaryPart) {
         inMessage = !binaryPart.last();
         if (binaryPart.last()) {
-          hand(WebSocketFlow.Binary.INSTANCE);
+          messageRead(WebSocketFlow.Binary.INSTANCE);
         }
       } else if (part instanceof FrameHandler.PeerClosed closed) {
         control.add(closed);
-        endConnection(inMessage || isError(closed.code()));
+        if (inMessage || isError(closed.code())) {
+          endConnection(true);
+        } else {
+          inputEnded();
+        }
       } else if (part instanceof FrameHandler.ActivelyCloseWithCode close) {
         control.add(close);
         startClosing();
@@ -209,13 +219,18 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
       }
     }
 
+    /** A whole message has been read: reading starts over, and the message goes on to the connection. */
+    private void messageRead(WebSocketFlow.InboundFrame frame) {
+      text = null; // an idle socket keeps no buffer, however large its last message was
+      tooLarge = false;
+      hand(frame);
+    }
+
     /**
      * Hands a whole message to the connection, or keeps it while the connection has one to ack: reading goes on
      * meanwhile (pings are answered, a close is seen) until {@link #READ_AHEAD} messages wait.
      */
     private void hand(WebSocketFlow.InboundFrame frame) {
-      text = null; // an idle socket keeps no buffer, however large its last message was
-      tooLarge = false;
       if (connectionTold) {
         return;
       }
@@ -239,7 +254,23 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
       if (waiting != null && waiting.isEmpty()) {
         waiting = null;
       }
+      if (endWhenHanded && waiting == null) {
+        endConnection(false);
+        write();
+      }
       read();
+    }
+
+    /**
+     * The client has sent its last message (a clean close, or the end of the TCP stream between messages): the
+     * messages read ahead still go to the connection, then it hears of the end.
+     */
+    private void inputEnded() {
+      if (waiting == null) {
+        endConnection(false);
+      } else {
+        endWhenHanded = true;
+      }
     }
 
     /** Reads on: while fewer than {@link #READ_AHEAD} messages wait and no control event waits to be written. */

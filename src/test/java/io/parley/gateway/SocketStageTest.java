@@ -13,6 +13,7 @@ import org.apache.pekko.http.impl.engine.ws.FrameEventParser;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Close$;
+import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Continuation$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Ping$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Pong$;
 import org.apache.pekko.http.impl.engine.ws.Protocol$Opcode$Text$;
@@ -78,6 +79,39 @@ class SocketStageTest {
     connection.expectNoMessage(Duration.ofMillis(200));
     first.ackTo().tell(Connection.StreamAck.INSTANCE);
     assertThat(connection.expectMessageClass(Connection.Inbound.class).frame()).isEqualTo(new WebSocketFlow.Text("two"));
+  }
+
+  @Test
+  void aMessageInSeveralFramesIsWholeWhenAnAckArrivesBetweenItsFrames() {
+    connection.expectMessageClass(Connection.StreamStarted.class).ackTo().tell(Connection.StreamAck.INSTANCE);
+    clientSends(text("x"));
+    Connection.Inbound x = connection.expectMessageClass(Connection.Inbound.class);
+    clientSends(text("a")); // read ahead: waits for x's ack
+    clientSends(fragment(Protocol$Opcode$Text$.MODULE$, "c1", false));
+    connection.expectNoMessage(Duration.ofMillis(200));
+    x.ackTo().tell(Connection.StreamAck.INSTANCE);
+    Connection.Inbound a = connection.expectMessageClass(Connection.Inbound.class);
+    assertThat(a.frame()).isEqualTo(new WebSocketFlow.Text("a"));
+    clientSends(fragment(Protocol$Opcode$Continuation$.MODULE$, "c2", true));
+    a.ackTo().tell(Connection.StreamAck.INSTANCE);
+    assertThat(connection.expectMessageClass(Connection.Inbound.class).frame())
+        .isEqualTo(new WebSocketFlow.Text("c1c2"));
+  }
+
+  @Test
+  void messagesReadAheadReachTheConnectionBeforeTheClientsClose() {
+    connection.expectMessageClass(Connection.StreamStarted.class).ackTo().tell(Connection.StreamAck.INSTANCE);
+    clientSends(text("1"));
+    clientSends(text("2"));
+    clientSends(text("3"));
+    clientSends(closeFrame(Protocol.CloseCodes$.MODULE$.Regular()));
+    for (String expected : new String[] {"1", "2", "3"}) {
+      Connection.Inbound inbound = connection.expectMessageClass(Connection.Inbound.class);
+      assertThat(inbound.frame()).isEqualTo(new WebSocketFlow.Text(expected));
+      inbound.ackTo().tell(Connection.StreamAck.INSTANCE);
+    }
+    connection.expectMessage(Connection.StreamEnded.INSTANCE);
+    assertThat(closeCode(nextServerFrame())).isEqualTo(Protocol.CloseCodes$.MODULE$.Regular());
   }
 
   @Test
@@ -155,6 +189,13 @@ class SocketStageTest {
   private static FrameEvent masked(Protocol.Opcode opcode, ByteString payload) {
     Option mask = Option.apply((Object) MASK);
     return FrameEvent.fullFrame(opcode, mask, FrameEventParser.mask(payload, mask), true, false, false, false);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static FrameEvent fragment(Protocol.Opcode opcode, String payload, boolean fin) {
+    Option mask = Option.apply((Object) MASK);
+    ByteString data = ByteString.fromString(payload, StandardCharsets.UTF_8);
+    return FrameEvent.fullFrame(opcode, mask, FrameEventParser.mask(data, mask), fin, false, false, false);
   }
 
   private static FrameEvent closeFrame(int code) {
