@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -418,8 +419,12 @@ public final class Conversation
     if (looked.failure() != null) {
       if (lookupFailures.due()) {
         // no stack trace: under load every send of the node can fail this way at once
+        // the cause's kind only: an ask's timeout names its target entity, an account id
+        Throwable cause = looked.failure() instanceof CompletionException wrapped && wrapped.getCause() != null
+            ? wrapped.getCause() : looked.failure();
         context.getLog().warn("device lists could not be read for a send; the client retries (at most one such"
-            + " warning every {} s on this node): {}", LOOKUP_WARNING_EVERY.toSeconds(), looked.failure().toString());
+            + " warning every {} s on this node): {}", LOOKUP_WARNING_EVERY.toSeconds(),
+            cause.getClass().getSimpleName());
       }
       return answerAndUnstash(cmd, new Rejected(ErrorCode.UNAVAILABLE, "device lists unavailable, retry"));
     }

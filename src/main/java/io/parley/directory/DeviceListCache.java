@@ -13,9 +13,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * older, so a slow read cannot undo a newer change. Thread-safe.
  *
  * <p>Changes reach the cache over the cluster's topic; the ttl only bounds how long a lost change could go
- * unnoticed. An entry in use is read again before it expires: once past its refresh time, a moment in the last
- * quarter of its ttl chosen for each entry, it is still served while one caller reads it again in the background
- * ({@link Cached#refresh}). So lists cached together (a burst of connects, a node's start) are not all read again
+ * unnoticed. An entry in use is read again before it expires: once past its refresh time, a moment between half
+ * and three quarters of its ttl chosen for each entry, it is still served while one caller reads it again in the
+ * background ({@link Cached#refresh}), which leaves at least a quarter of the ttl for that read to happen. So lists cached together (a burst of connects, a node's start) are not all read again
  * in the same second, which made every account's directory recover at once and stalled sends.
  */
 final class DeviceListCache {
@@ -68,7 +68,7 @@ final class DeviceListCache {
     if (existing == null || existing.list.version() <= list.version()) {
       long now = clock.millis();
       long spread = Math.max(1, ttlMillis / 4);
-      long refreshAt = now + ttlMillis - 1 - ThreadLocalRandom.current().nextLong(spread);
+      long refreshAt = now + ttlMillis / 2 + ThreadLocalRandom.current().nextLong(spread);
       entries.put(list.accountId(), new Entry(list, refreshAt, now + ttlMillis));
     } else {
       existing.refreshing = false; // a read that came back older than what a change brought meanwhile

@@ -50,7 +50,7 @@ final class ClientSocket {
     return closed;
   }
 
-  /** Whether the socket's stream has materialized: it will start, and its end will come. */
+  /** Whether the socket's stream has started: its end will come. */
   boolean hasStream() {
     return outbound.isAttached();
   }

@@ -361,8 +361,8 @@ public final class Connection {
     requests.releaseReads();
     timers.cancelAll();
     if (!socket.hasStream()) {
-      // opened for an upgrade whose stream never materialized (the client left before the answer): no stream
-      // end will come. A stream that materialized has attached the queue, and its end is waited for
+      // opened for an upgrade whose stream never started (the client left before the answer): no stream end
+      // will come. A stream that started has attached the queue, and its end is waited for
       return Behaviors.stopped();
     }
     return inEveryState(Behaviors.receive(Command.class)

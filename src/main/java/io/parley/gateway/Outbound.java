@@ -36,11 +36,10 @@ final class Outbound {
   /** The socket's stream runs: {@code onFrames} is called (on any thread) when frames or the completion wait. */
   void attach(Runnable onFrames) {
     wake = onFrames;
-    wakePending.set(false);
     signal();
   }
 
-  /** Whether the socket's stream has materialized (and will start). */
+  /** Whether the socket's stream has started (its end will come). */
   boolean isAttached() {
     return wake != null;
   }

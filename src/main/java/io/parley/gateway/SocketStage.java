@@ -80,7 +80,7 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
     private ActorRef<Connection.StreamAck> ackTo;
     /** A message (or the stream's start) is with the connection; the next is handed on once it acks. */
     private boolean awaitingAck = true;
-    /** Whole messages read while the connection had one to ack; null when none wait. */
+    /** Whole messages read while the connection had one to ack; null until a client first sends ahead. */
     private ArrayDeque<WebSocketFlow.InboundFrame> waiting;
     /** The client's input has ended cleanly: the connection hears of it once the waiting messages are handed. */
     private boolean endWhenHanded;
@@ -251,10 +251,7 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
       if (next != null) {
         hand(next);
       }
-      if (waiting != null && waiting.isEmpty()) {
-        waiting = null;
-      }
-      if (endWhenHanded && waiting == null) {
+      if (endWhenHanded && (waiting == null || waiting.isEmpty())) {
         endConnection(false);
         write();
       }
@@ -266,7 +263,7 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
      * messages read ahead still go to the connection, then it hears of the end.
      */
     private void inputEnded() {
-      if (waiting == null) {
+      if (waiting == null || waiting.isEmpty()) {
         endConnection(false);
       } else {
         endWhenHanded = true;
@@ -275,7 +272,7 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
 
     /** Reads on: while fewer than {@link #READ_AHEAD} messages wait and no control event waits to be written. */
     private void read() {
-      boolean roomToRead = waiting == null || waiting.size() < READ_AHEAD || connectionTold;
+      boolean roomToRead = waiting == null || waiting.size() < READ_AHEAD;
       if (!isClosed(in) && !hasBeenPulled(in) && control.isEmpty() && roomToRead) {
         pull(in);
       }

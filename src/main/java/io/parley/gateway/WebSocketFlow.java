@@ -39,7 +39,7 @@ final class WebSocketFlow {
 
   /**
    * Opens the connection actor of one socket (an upgrade request), handing it the socket's outbound, which the
-   * socket's stream attaches to when it materializes.
+   * socket's stream attaches to when it starts.
    */
   static CompletionStage<ActorRef<Connection.Command>> open(ActorSystem<?> system,
       ActorRef<Connections.Command> connections, Outbound outbound) {
