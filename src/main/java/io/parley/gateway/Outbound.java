@@ -25,8 +25,6 @@ final class Outbound {
   private final AtomicBoolean wakePending = new AtomicBoolean();
   /** No more frames are taken: the connection completed the socket, or the socket's stream ended. */
   private volatile boolean closed;
-  /** Whether the last frame offered has been queued: the connection completed the socket. */
-  private volatile boolean completed;
   private volatile Runnable wake;
 
   Outbound(int limit) {
@@ -56,7 +54,6 @@ final class Outbound {
 
   /** The connection has sent its last frame: the socket closes once the queue is written. */
   void complete() {
-    completed = true;
     closed = true;
     signal();
   }
@@ -72,9 +69,12 @@ final class Outbound {
     return frame;
   }
 
-  /** Whether the connection completed the socket and every frame it queued has been taken. */
+  /**
+   * Whether no frame is left to write: the connection completed the socket (or the socket's stream ended) and every
+   * frame queued before has been taken.
+   */
   boolean isCompleted() {
-    return completed && frames.isEmpty();
+    return closed && frames.isEmpty();
   }
 
   /** The socket's stream ended: later offers are refused. */

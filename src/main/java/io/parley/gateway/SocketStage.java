@@ -304,9 +304,11 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
         if (frame != null) {
           next = FrameEvent.fullFrame(Protocol$Opcode$Text$.MODULE$, Option.empty(), ByteString.fromString(frame),
               true, false, false, false);
-        } else if (!lastFramePassed && (outbound.isCompleted() || connectionTold)) {
+        } else if (!lastFramePassed && outbound.isCompleted()) {
+          // the connection's last frame is written (or the stream ended first): Parley's side ends
           lastFramePassed = true;
           startClosing();
+          endConnection(false);
           next = FrameHandler.UserHandlerCompleted$.MODULE$;
         } else if (tickDue) {
           tickDue = false;
@@ -315,9 +317,6 @@ final class SocketStage extends GraphStage<FlowShape<FrameHandler.Output, Object
       }
       if (next != null) {
         push(out, next);
-        if (next == FrameHandler.UserHandlerCompleted$.MODULE$) {
-          endConnection(false);
-        }
       }
       if (isClosed(in) && control.isEmpty() && lastFramePassed) {
         completeStage();

@@ -298,9 +298,7 @@ class ConnectionTest {
     JsonNode reconnect = client.nextOfType("reconnect");
     assertThat(reconnect.path("reason").asText()).isEqualTo("session_unavailable");
     assertThat(reconnect.path("retryAfterMs").asLong()).isBetween(250L, 2_000L);
-    client.expectClose(Connection.CLOSE_SESSION_MOVED, "session_unavailable");
-    client.connection.tell(Connection.StreamEnded.INSTANCE);
-    client.expectStopped();
+    client.expectClosedAndStopped(Connection.CLOSE_SESSION_MOVED, "session_unavailable");
   }
 
   @Test
@@ -310,9 +308,7 @@ class ConnectionTest {
 
     live.session().stop(); // the session's node left, or the entity stopped without letting go
     assertThat(client.next().path("reason").asText()).isEqualTo("session_moved");
-    client.expectClose(Connection.CLOSE_SESSION_MOVED, "session_moved");
-    client.connection.tell(Connection.StreamEnded.INSTANCE);
-    client.expectStopped();
+    client.expectClosedAndStopped(Connection.CLOSE_SESSION_MOVED, "session_moved");
   }
 
   @Test
@@ -323,9 +319,7 @@ class ConnectionTest {
     live.bind().connection().tell(new DeviceOutbound.Unlinked());
     JsonNode error = client.nextOfType("error");
     assertThat(error.path("code").asText()).isEqualTo("unknown_device");
-    client.expectClose(Connection.CLOSE_UNKNOWN_DEVICE, "unknown_device");
-    client.connection.tell(Connection.StreamEnded.INSTANCE);
-    client.expectStopped();
+    client.expectClosedAndStopped(Connection.CLOSE_UNKNOWN_DEVICE, "unknown_device");
     live.session().expectNoMessage(QUIET); // the session let go first: nothing to unbind
   }
 
@@ -436,6 +430,13 @@ class ConnectionTest {
       assertThat(close.path("reason").asText()).isEqualTo(reason);
       outboundDone.toCompletableFuture().get(15, TimeUnit.SECONDS);
       assertThat(frames).isEmpty();
+    }
+
+    /** The close frame is the last one; when the socket's stream then ends, the connection stops. */
+    void expectClosedAndStopped(int code, String reason) throws Exception {
+      expectClose(code, reason);
+      connection.tell(Connection.StreamEnded.INSTANCE);
+      expectStopped();
     }
 
     void expectStopped() {

@@ -180,26 +180,25 @@ class SocketStageTest {
     return masked(Protocol$Opcode$Text$.MODULE$, text);
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
+  /** A whole message in one frame, masked as a client masks it. */
   private static FrameEvent masked(Protocol.Opcode opcode, String payload) {
-    return masked(opcode, ByteString.fromString(payload, StandardCharsets.UTF_8));
+    return fragment(opcode, payload, true);
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static FrameEvent masked(Protocol.Opcode opcode, ByteString payload) {
-    Option mask = Option.apply((Object) MASK);
-    return FrameEvent.fullFrame(opcode, mask, FrameEventParser.mask(payload, mask), true, false, false, false);
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
+  /** One frame of a message, masked as a client masks it; {@code fin} on its last frame. */
   private static FrameEvent fragment(Protocol.Opcode opcode, String payload, boolean fin) {
+    return frame(opcode, ByteString.fromString(payload, StandardCharsets.UTF_8), fin);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static FrameEvent frame(Protocol.Opcode opcode, ByteString payload, boolean fin) {
     Option mask = Option.apply((Object) MASK);
-    ByteString data = ByteString.fromString(payload, StandardCharsets.UTF_8);
-    return FrameEvent.fullFrame(opcode, mask, FrameEventParser.mask(data, mask), fin, false, false, false);
+    return FrameEvent.fullFrame(opcode, mask, FrameEventParser.mask(payload, mask), fin, false, false, false);
   }
 
   private static FrameEvent closeFrame(int code) {
-    return masked(Protocol$Opcode$Close$.MODULE$, ByteString.fromArray(new byte[] {(byte) (code >> 8), (byte) code}));
+    return frame(Protocol$Opcode$Close$.MODULE$, ByteString.fromArray(new byte[] {(byte) (code >> 8), (byte) code}),
+        true);
   }
 
   private static int closeCode(FrameStart frame) {
