@@ -104,7 +104,7 @@ public final class ParleyNode {
 
       ClusterSharding sharding = ClusterSharding.get(system);
       ConversationHistory history = new ConversationHistory(system, READ_JOURNAL);
-      Inbox.init(system, settings.session().maxDevicesPerUser(), clock, settings.session().markerFlushInterval(),
+      Inbox.init(system, settings.session().maxDevicesPerUser(), clock, settings.session().inboxFlushInterval(),
           DeviceSession.deliveryThrough(sharding), settings.session().inboxPassivateIdleAfter());
       ShardedDeviceDirectory directory = ShardedDeviceDirectory.start(system, settings.directory(),
           settings.session().askTimeout(), clock);

@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -21,6 +22,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
@@ -30,10 +32,13 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * which the user joined). It is not on the message path: conversations deliver straight to device sessions,
  * and tell the inbox only of membership changes.
  *
- * <p>It also keeps the user's receipt markers: per conversation, the highest seq the user has received on
- * any device and the highest the user has read. Markers advance at the pace of acknowledgements, so they
- * are persisted in batches ({@code receiptFlush} apart, and when the inbox stops) rather than one event per
- * acknowledgement; the conversation tells the other participants' devices itself.
+ * <p>It also keeps the user's receipt markers (per conversation, the highest seq the user has received on
+ * any device and the highest the user has read) and each device's delivery cursors (per conversation, the
+ * highest seq the device has acknowledged). Both advance at the pace of acknowledgements, so they are
+ * persisted together, one {@link Advanced} event per batch ({@code flushInterval} apart, and when the inbox
+ * stops), rather than one event per acknowledgement and one journal per device; the conversation tells the
+ * other participants' devices of a receipt itself, and a device session sends its cursors in batches of its
+ * own (ADR 0026).
  */
 public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event, Inbox.State> {
 
@@ -55,15 +60,24 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record ListConversations(ActorRef<Conversations> replyTo) implements Command {}
 
+  /** What a device session needs to go live: the user's conversations and this device's cursors. */
+  public record Resume(int device, ActorRef<Resumption> replyTo) implements Command {}
+
+  /** The device has acknowledged these seqs: kept now, persisted with the next batch. */
+  public record AdvanceCursors(int device, Map<String, Long> cursors) implements Command {}
+
+  /** As {@link AdvanceCursors}, persisted at once with everything pending, then answered (a session that stops). */
+  public record SaveCursors(int device, Map<String, Long> cursors, ActorRef<Done> replyTo) implements Command {}
+
   /** This user has received or read up to {@code seq}. */
   public record MarkReceipt(String conversationId, ReceiptKind kind, long seq) implements Command {}
 
   public record GetReceipts(String conversationId, ActorRef<Markers> replyTo) implements Command {}
 
-  /** Sharding's stop message: persists markers not yet persisted, then stops. */
+  /** Sharding's stop message: persists the markers and cursors not yet persisted, then stops. */
   public enum Stop implements Command { INSTANCE }
 
-  private enum FlushReceipts implements Command { INSTANCE }
+  private enum Flush implements Command { INSTANCE }
 
   /** The device was unlinked from the key directory: it gets nothing more. */
   public record RemoveDevice(int device) implements Command {}
@@ -76,6 +90,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   /** conversation id → the seq from which this user sees the conversation. */
   public record Conversations(Map<String, Long> joinedAt) implements CborSerializable {}
+
+  /** {@code joinedAt} as in {@link Conversations}; {@code cursors}: conversation id → the device's acked seq. */
+  public record Resumption(Map<String, Long> joinedAt, Map<String, Long> cursors) implements CborSerializable {}
 
   /** A user's receipt markers in one conversation (0: nothing yet). */
   public record Markers(long delivered, long read) implements CborSerializable {
@@ -104,31 +121,38 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   public record Left(String conversationId) implements Event {}
 
-  /** Markers that advanced since the last batch, per conversation. */
+  /** Markers that advanced since the last batch, per conversation (written before ADR 0026; read on recovery). */
   public record ReceiptsAdvanced(Map<String, Markers> markers) implements Event {}
 
-  public record State(Map<Integer, Long> devices, Map<String, Long> conversations, Map<String, Markers> receipts)
+  /** What advanced since the last batch: markers per conversation, cursors per device and conversation. */
+  public record Advanced(Map<String, Markers> markers, Map<Integer, Map<String, Long>> cursors) implements Event {}
+
+  public record State(Map<Integer, Long> devices, Map<String, Long> conversations, Map<String, Markers> receipts,
+                      Map<Integer, Map<String, Long>> cursors)
       implements CborSerializable {
     public State {
       receipts = receipts == null ? Map.of() : receipts;
+      cursors = cursors == null ? Map.of() : cursors;
     }
 
     State withDevice(int device, long at) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.put(device, at);
-      return new State(Map.copyOf(copy), conversations, receipts);
+      return new State(Map.copyOf(copy), conversations, receipts, cursors);
     }
 
     State withoutDevice(int device) {
       Map<Integer, Long> copy = new HashMap<>(devices);
       copy.remove(device);
-      return new State(Map.copyOf(copy), conversations, receipts);
+      Map<Integer, Map<String, Long>> left = new HashMap<>(cursors);
+      left.remove(device);
+      return new State(Map.copyOf(copy), conversations, receipts, Map.copyOf(left));
     }
 
     State withConversation(String id, long fromSeq) {
       Map<String, Long> copy = new HashMap<>(conversations);
       copy.put(id, fromSeq);
-      return new State(devices, Map.copyOf(copy), receipts);
+      return new State(devices, Map.copyOf(copy), receipts, cursors);
     }
 
     State withoutConversation(String id) {
@@ -136,18 +160,43 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
       copy.remove(id);
       Map<String, Markers> markers = new HashMap<>(receipts);
       markers.remove(id);
-      return new State(devices, Map.copyOf(copy), Map.copyOf(markers));
+      Map<Integer, Map<String, Long>> kept = new HashMap<>();
+      cursors.forEach((device, own) -> {
+        Map<String, Long> rest = new HashMap<>(own);
+        rest.remove(id);
+        if (!rest.isEmpty()) {
+          kept.put(device, Map.copyOf(rest));
+        }
+      });
+      return new State(devices, Map.copyOf(copy), Map.copyOf(markers), Map.copyOf(kept));
     }
 
     State withReceipts(Map<String, Markers> advanced) {
       Map<String, Markers> copy = new HashMap<>(receipts);
       advanced.forEach((id, markers) -> copy.merge(id, markers, Markers::max));
-      return new State(devices, conversations, Map.copyOf(copy));
+      return new State(devices, conversations, Map.copyOf(copy), cursors);
+    }
+
+    State withCursors(Map<Integer, Map<String, Long>> advanced) {
+      Map<Integer, Map<String, Long>> copy = new HashMap<>(cursors);
+      advanced.forEach((device, own) -> copy.put(device, Map.copyOf(ahead(copy.getOrDefault(device, Map.of()), own))));
+      return new State(devices, conversations, receipts, Map.copyOf(copy));
     }
 
     Markers markers(String conversationId) {
       return receipts.getOrDefault(conversationId, Markers.NONE);
     }
+
+    Map<String, Long> cursorsOf(int device) {
+      return cursors.getOrDefault(device, Map.of());
+    }
+  }
+
+  /** {@code base} with each of {@code advanced}'s seqs where it is higher. */
+  private static Map<String, Long> ahead(Map<String, Long> base, Map<String, Long> advanced) {
+    Map<String, Long> merged = new HashMap<>(base);
+    advanced.forEach((id, seq) -> merged.merge(id, seq, Math::max));
+    return merged;
   }
 
   private final String user;
@@ -155,27 +204,29 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
   private final Clock clock;
   private final TimerScheduler<Command> timers;
   private final DeviceDelivery devices;
-  private final Duration receiptFlush;
-  /** Runtime only: markers advanced since the last {@link ReceiptsAdvanced}, merged over the state when read. */
+  private final Duration flushInterval;
+  /** Runtime only: markers advanced since the last {@link Advanced}, merged over the state when read. */
   private final Map<String, Markers> unflushed = new HashMap<>();
+  /** Runtime only: cursors advanced since the last {@link Advanced}, per device, merged over the state when read. */
+  private final Map<Integer, Map<String, Long>> unflushedCursors = new HashMap<>();
 
   /** {@code passivateIdleAfter}: how long an inbox stays without a message (a hello wakes it; an idle connection does not need it). */
-  public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration receiptFlush,
+  public static void init(ActorSystem<?> system, int maxDevices, Clock clock, Duration flushInterval,
                           DeviceDelivery devices, Duration passivateIdleAfter) {
     ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), maxDevices, clock, receiptFlush, devices))
+        create(ctx.getEntityId(), maxDevices, clock, flushInterval, devices))
         .withStopMessage(Stop.INSTANCE)
         .withSettings(sharding.withPassivationStrategy(
             sharding.passivationStrategySettings().withIdleEntityPassivation(passivateIdleAfter))));
   }
 
-  public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration receiptFlush,
+  public static Behavior<Command> create(String user, int maxDevices, Clock clock, Duration flushInterval,
                                          DeviceDelivery devices) {
-    return Behaviors.withTimers(timers -> new Inbox(user, maxDevices, clock, timers, receiptFlush, devices));
+    return Behaviors.withTimers(timers -> new Inbox(user, maxDevices, clock, timers, flushInterval, devices));
   }
 
-  private Inbox(String user, int maxDevices, Clock clock, TimerScheduler<Command> timers, Duration receiptFlush,
+  private Inbox(String user, int maxDevices, Clock clock, TimerScheduler<Command> timers, Duration flushInterval,
                 DeviceDelivery devices) {
     super(PersistenceId.of(ENTITY_KEY.name(), user));
     this.user = user;
@@ -183,17 +234,18 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     this.maxDevices = maxDevices;
     this.clock = clock;
     this.timers = timers;
-    this.receiptFlush = receiptFlush;
+    this.flushInterval = flushInterval;
   }
 
   @Override
   public State emptyState() {
-    return new State(Map.of(), Map.of(), Map.of());
+    return new State(Map.of(), Map.of(), Map.of(), Map.of());
   }
 
+  /** The state is all in the snapshot: batches of markers and cursors are not history to keep. */
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2);
+    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
   }
 
   @Override
@@ -202,15 +254,23 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onCommand(MembershipChanged.class, this::onMembershipChanged)
         .onCommand(MemberOf.class, this::onMemberOf)
         .onCommand(RegisterDevice.class, this::onRegisterDevice)
-        .onCommand(RemoveDevice.class, (state, cmd) -> state.devices().containsKey(cmd.device())
-            ? Effect().persist(new DeviceRemoved(cmd.device()))
-            : Effect().none())
+        .onCommand(RemoveDevice.class, this::onRemoveDevice)
         .onCommand(ListConversations.class, (state, cmd) ->
             Effect().reply(cmd.replyTo(), new Conversations(state.conversations())))
         .onCommand(MarkReceipt.class, this::onMarkReceipt)
+        .onCommand(Resume.class, (state, cmd) ->
+            Effect().reply(cmd.replyTo(), new Resumption(state.conversations(), cursors(state, cmd.device()))))
+        .onCommand(AdvanceCursors.class, (state, cmd) -> {
+          advanceCursors(state, cmd.device(), cmd.cursors());
+          return Effect().none();
+        })
+        .onCommand(SaveCursors.class, (state, cmd) -> {
+          advanceCursors(state, cmd.device(), cmd.cursors());
+          return flush().thenReply(cmd.replyTo(), next -> Done.getInstance());
+        })
         .onCommand(GetReceipts.class, (state, cmd) -> Effect().reply(cmd.replyTo(), markers(state, cmd.conversationId())))
-        .onCommand(FlushReceipts.class, (state, cmd) -> flushReceipts())
-        .onCommand(Stop.class, (state, cmd) -> unflushed.isEmpty() ? Effect().stop() : flushReceipts().thenStop())
+        .onCommand(Flush.class, (state, cmd) -> flush())
+        .onCommand(Stop.class, (state, cmd) -> flush().thenStop())
         .build();
   }
 
@@ -221,19 +281,54 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
       return Effect().none();
     }
     unflushed.put(cmd.conversationId(), current.with(cmd.kind(), cmd.seq()));
-    if (!timers.isTimerActive(FlushReceipts.INSTANCE)) {
-      timers.startSingleTimer(FlushReceipts.INSTANCE, receiptFlush);
-    }
+    scheduleFlush();
     return Effect().none();
   }
 
-  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> flushReceipts() {
-    if (unflushed.isEmpty()) {
+  /**
+   * Keeps the cursors that are ahead of this device's, for a device the user has. Not filtered by membership:
+   * a session may acknowledge a new conversation's first messages before this inbox has kept the join.
+   */
+  private void advanceCursors(State state, int device, Map<String, Long> cursors) {
+    if (!state.devices().containsKey(device)) {
+      return; // unlinked (or never registered): nothing of it is kept
+    }
+    Map<String, Long> known = cursors(state, device);
+    Map<String, Long> ahead = new HashMap<>();
+    cursors.forEach((id, seq) -> {
+      if (seq > known.getOrDefault(id, 0L)) {
+        ahead.put(id, seq);
+      }
+    });
+    if (!ahead.isEmpty()) {
+      unflushedCursors.computeIfAbsent(device, d -> new HashMap<>()).putAll(ahead);
+      scheduleFlush();
+    }
+  }
+
+  private void scheduleFlush() {
+    if (!timers.isTimerActive(Flush.INSTANCE)) {
+      timers.startSingleTimer(Flush.INSTANCE, flushInterval);
+    }
+  }
+
+  /** One event for every marker and cursor that advanced since the last. */
+  private EffectBuilder<Event, State> flush() {
+    timers.cancel(Flush.INSTANCE);
+    if (unflushed.isEmpty() && unflushedCursors.isEmpty()) {
       return Effect().none();
     }
-    ReceiptsAdvanced advanced = new ReceiptsAdvanced(Map.copyOf(unflushed));
+    Map<Integer, Map<String, Long>> cursors = new HashMap<>();
+    unflushedCursors.forEach((device, own) -> cursors.put(device, Map.copyOf(own)));
+    Advanced advanced = new Advanced(Map.copyOf(unflushed), Map.copyOf(cursors));
     unflushed.clear();
+    unflushedCursors.clear();
     return Effect().persist(advanced);
+  }
+
+  private Map<String, Long> cursors(State state, int device) {
+    Map<String, Long> pending = unflushedCursors.get(device);
+    return pending == null ? state.cursorsOf(device) : ahead(state.cursorsOf(device), pending);
   }
 
   private Markers markers(State state, String conversationId) {
@@ -248,7 +343,9 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
     boolean member = state.conversations().containsKey(conversationId);
     if (event.event() instanceof Conversation.MemberRemoved removed && removed.user().equals(user)) {
       forward(state, event, state.conversations().getOrDefault(conversationId, event.seq()));
-      unflushed.remove(conversationId); // the markers of a conversation left go with it
+      unflushed.remove(conversationId); // the markers and cursors of a conversation left go with it
+      unflushedCursors.values().forEach(own -> own.remove(conversationId));
+      unflushedCursors.values().removeIf(Map::isEmpty);
       return member ? Effect().persist(new Left(conversationId)) : Effect().none();
     }
     if (!member) {
@@ -262,6 +359,14 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
 
   private void forward(State state, ConversationEvent event, long fromSeq) {
     state.devices().keySet().forEach(device -> devices.deliver(new DeviceAddress(user, device), event, fromSeq));
+  }
+
+  private Effect<Event, State> onRemoveDevice(State state, RemoveDevice cmd) {
+    if (!state.devices().containsKey(cmd.device())) {
+      return Effect().none();
+    }
+    unflushedCursors.remove(cmd.device());
+    return Effect().persist(new DeviceRemoved(cmd.device()));
   }
 
   private Effect<Event, State> onMemberOf(State state, MemberOf cmd) {
@@ -290,6 +395,7 @@ public final class Inbox extends EventSourcedBehavior<Inbox.Command, Inbox.Event
         .onEvent(Joined.class, (state, e) -> state.withConversation(e.conversationId(), e.fromSeq()))
         .onEvent(Left.class, (state, e) -> state.withoutConversation(e.conversationId()))
         .onEvent(ReceiptsAdvanced.class, (state, e) -> state.withReceipts(e.markers()))
+        .onEvent(Advanced.class, (state, e) -> state.withReceipts(e.markers()).withCursors(e.cursors()))
         .build();
   }
 }

@@ -38,8 +38,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * when they are the next seq, and anything else (resume, a gap, a paused window) is read from the journal.
  *
  * <p>Three states, one behavior each: {@link #unbound} (no connection), {@link #binding} (a connection is
- * waiting for the list of the user's conversations) and {@link #live}. Acknowledged cursors are persisted by
- * the {@link DeviceCursors} child; delivered receipts go to the conversations in batches.
+ * waiting for the user's conversations and the device's cursors from the inbox) and {@link #live}.
+ * Acknowledged cursors go to the user's inbox in batches, which persists them with the user's receipt markers
+ * (ADR 0026); delivered receipts go to the conversations in batches.
  */
 public final class DeviceSession {
 
@@ -85,11 +86,9 @@ public final class DeviceSession {
   /** The device was unlinked from the key directory: its live connection is closed with unknown_device. */
   public enum Unlink implements Command { INSTANCE }
 
-  private record CursorsLoaded(DeviceCursors.State state) implements Command {}
+  private record Resumed(long binding, Map<String, Long> joinedAt, Map<String, Long> cursors) implements Command {}
 
-  private record ConversationsListed(long binding, Map<String, Long> joinedAt) implements Command {}
-
-  private record ListingFailed(long binding, Throwable cause) implements Command {}
+  private record ResumeFailed(long binding, Throwable cause) implements Command {}
 
   private record Fetched(long binding, String conversationId, List<ConversationEvent> events, int requested)
       implements Command {}
@@ -104,7 +103,10 @@ public final class DeviceSession {
 
   private enum FlushReceipts implements Command { INSTANCE }
 
-  private record CursorsSaved(DeviceCursors.State state) implements Command {}
+  private enum CursorsSaved implements Command { INSTANCE }
+
+  /** How long a stopping session waits for its last cursors to be saved (a hand-off waits for it). */
+  private static final Duration SAVE_BEFORE_STOP = Duration.ofSeconds(3);
 
   public static void init(ActorSystem<?> system, SessionSettings settings, ConversationHistory history) {
     ClusterSharding sharding = ClusterSharding.get(system);
@@ -122,21 +124,8 @@ public final class DeviceSession {
 
   public static Behavior<Command> create(DeviceAddress device, SessionSettings settings, ConversationHistory history,
                                          SessionNeighbours neighbours) {
-    return Behaviors.withStash(1000, stash -> Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      ActorRef<DeviceCursors.Command> cursors = ctx.spawn(DeviceCursors.create(device), "cursors");
-      cursors.tell(new DeviceCursors.Get(ctx.messageAdapter(DeviceCursors.State.class, CursorsLoaded::new)));
-      DeviceSession session = new DeviceSession(ctx, timers, stash, device, settings, history, cursors, neighbours);
-      return Behaviors.receive(Command.class)
-          .onMessage(CursorsLoaded.class, loaded -> {
-            session.acked.putAll(loaded.state().acked());
-            return stash.unstashAll(session.unbound());
-          })
-          .onAnyMessage(msg -> {
-            stash.stash(msg);
-            return Behaviors.same();
-          })
-          .build();
-    })));
+    return Behaviors.withStash(1000, stash -> Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new DeviceSession(ctx, timers, stash, device, settings, history, neighbours).unbound())));
   }
 
   private final ActorContext<Command> context;
@@ -146,7 +135,6 @@ public final class DeviceSession {
   private final DeviceAddress device;
   private final SessionSettings settings;
   private final ConversationHistory history;
-  private final ActorRef<DeviceCursors.Command> cursors;
   private final SessionNeighbours neighbours;
   /** Per conversation, the highest seq the device has acknowledged (or sent itself with nothing unacknowledged). */
   private final Map<String, Long> acked = new HashMap<>();
@@ -158,15 +146,13 @@ public final class DeviceSession {
   private long binding;
 
   private DeviceSession(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash,
-      DeviceAddress device, SessionSettings settings, ConversationHistory history,
-      ActorRef<DeviceCursors.Command> cursors, SessionNeighbours neighbours) {
+      DeviceAddress device, SessionSettings settings, ConversationHistory history, SessionNeighbours neighbours) {
     this.context = context;
     this.timers = timers;
     this.stash = stash;
     this.device = device;
     this.settings = settings;
     this.history = history;
-    this.cursors = cursors;
     this.neighbours = neighbours;
   }
 
@@ -182,30 +168,30 @@ public final class DeviceSession {
         .build();
   }
 
-  // ---- binding: a connection waits for the user's conversations ----
+  // ---- binding: a connection waits for the conversations and cursors from the inbox ----
 
   private Behavior<Command> bind(Bind bind) {
     ActorRef<DeviceOutbound> connection = bind.connection();
     context.watchWith(connection, new ConnectionGone(connection));
     long thisBinding = ++binding;
-    context.pipeToSelf(neighbours.conversationsOf(device.user(), settings.askTimeout()),
-        (listed, failure) -> listed != null
-            ? new ConversationsListed(thisBinding, listed)
-            : new ListingFailed(thisBinding, failure));
+    context.pipeToSelf(neighbours.resume(device, settings.askTimeout()),
+        (resumption, failure) -> resumption != null
+            ? new Resumed(thisBinding, resumption.joinedAt(), resumption.cursors())
+            : new ResumeFailed(thisBinding, failure));
     return binding(connection, bind.cursors(), thisBinding);
   }
 
   private Behavior<Command> binding(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
                                     long thisBinding) {
     BehaviorBuilder<Command> builder = Behaviors.receive(Command.class)
-        .onMessage(ConversationsListed.class, msg -> msg.binding() == thisBinding
-            ? goLive(connection, clientCursors, msg.joinedAt())
+        .onMessage(Resumed.class, msg -> msg.binding() == thisBinding
+            ? goLive(connection, clientCursors, msg)
             : Behaviors.same())
-        .onMessage(ListingFailed.class, msg -> {
+        .onMessage(ResumeFailed.class, msg -> {
           if (msg.binding() != thisBinding) {
             return Behaviors.same();
           }
-          context.getLog().warn("device session could not list conversations; asking the client to reconnect");
+          context.getLog().warn("device session could not resume from the inbox; asking the client to reconnect");
           connection.tell(new DeviceOutbound.SessionEnded());
           return unbind(connection);
         })
@@ -250,11 +236,13 @@ public final class DeviceSession {
   }
 
   private Behavior<Command> goLive(ActorRef<DeviceOutbound> connection, Map<String, Long> clientCursors,
-                                   Map<String, Long> conversations) {
+                                   Resumed resumed) {
+    // the inbox may be behind this session's own cursors (a batch not yet sent), never ahead of what was acked
+    resumed.cursors().forEach((conversationId, seq) -> acked.merge(conversationId, seq, Math::max));
     // through the connection's own channel, so it arrives before any frame pushed after it
     connection.tell(new DeviceOutbound.Attached(context.getSelf()));
     Live live = new Live(connection, binding);
-    conversations.forEach((conversationId, fromSeq) -> {
+    resumed.joinedAt().forEach((conversationId, fromSeq) -> {
       long base = Math.max(Math.max(clientCursors.getOrDefault(conversationId, 0L), ackedFor(conversationId)),
           fromSeq - 1);
       live.streams.put(conversationId, new Stream(base, true));
@@ -560,7 +548,7 @@ public final class DeviceSession {
 
   private Behavior<Command> flushCursors() {
     if (!unflushedCursors.isEmpty()) {
-      cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushedCursors), context.getSystem().ignoreRef()));
+      neighbours.cursorsAdvanced(device, Map.copyOf(unflushedCursors));
       unflushedCursors.clear();
     }
     return Behaviors.same();
@@ -579,12 +567,19 @@ public final class DeviceSession {
     if (unflushedCursors.isEmpty()) {
       return Behaviors.stopped();
     }
-    cursors.tell(new DeviceCursors.Advance(Map.copyOf(unflushedCursors),
-        context.messageAdapter(DeviceCursors.State.class, CursorsSaved::new)));
+    context.pipeToSelf(neighbours.saveCursors(device, Map.copyOf(unflushedCursors), SAVE_BEFORE_STOP),
+        (done, failure) -> {
+          if (failure != null) { // the cause's kind only: an ask timeout's message names the user's entity
+            context.getLog().warn("a stopping device session's cursors were not saved ({}); the client's own "
+                + "cursors cover its resume", failure.getClass().getSimpleName());
+          }
+          return CursorsSaved.INSTANCE;
+        });
     unflushedCursors.clear();
-    timers.startSingleTimer(Stop.INSTANCE, Duration.ofSeconds(3));
+    // a safety net beside the ask's own timeout: the session stops even if no answer ever comes back
+    timers.startSingleTimer(Stop.INSTANCE, SAVE_BEFORE_STOP);
     return Behaviors.receive(Command.class)
-        .onMessage(CursorsSaved.class, saved -> Behaviors.stopped())
+        .onMessageEquals(CursorsSaved.INSTANCE, Behaviors::stopped)
         .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
         .onAnyMessage(ignored -> Behaviors.same())
         .build();

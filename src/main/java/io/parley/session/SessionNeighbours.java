@@ -6,6 +6,7 @@ import io.parley.inbox.Inbox;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
@@ -14,8 +15,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  */
 public interface SessionNeighbours {
 
-  /** The user's conversations, each with the seq from which the user sees it. */
-  CompletionStage<Map<String, Long>> conversationsOf(String user, Duration timeout);
+  /** The user's conversations, each with the seq from which the user sees it, and the device's cursors. */
+  CompletionStage<Inbox.Resumption> resume(DeviceAddress device, Duration timeout);
+
+  /** The device has acknowledged these seqs; the inbox persists them with its next batch. */
+  void cursorsAdvanced(DeviceAddress device, Map<String, Long> cursors);
+
+  /** As {@link #cursorsAdvanced}, persisted now; completes when they are. */
+  CompletionStage<Done> saveCursors(DeviceAddress device, Map<String, Long> cursors, Duration timeout);
 
   /** A delivered receipt: {@code reader}'s device has everything of the conversation up to {@code seq}. */
   void delivered(String conversationId, DeviceAddress reader, long seq);
@@ -24,15 +31,26 @@ public interface SessionNeighbours {
   static SessionNeighbours sharded(ClusterSharding sharding) {
     return new SessionNeighbours() {
       @Override
-      public CompletionStage<Map<String, Long>> conversationsOf(String user, Duration timeout) {
-        return sharding.entityRefFor(Inbox.ENTITY_KEY, user)
-            .<Inbox.Conversations>ask(Inbox.ListConversations::new, timeout)
-            .thenApply(Inbox.Conversations::joinedAt);
+      public CompletionStage<Inbox.Resumption> resume(DeviceAddress device, Duration timeout) {
+        return sharding.entityRefFor(Inbox.ENTITY_KEY, device.user())
+            .ask(replyTo -> new Inbox.Resume(device.device(), replyTo), timeout);
+      }
+
+      @Override
+      public void cursorsAdvanced(DeviceAddress device, Map<String, Long> cursors) {
+        sharding.entityRefFor(Inbox.ENTITY_KEY, device.user()).tell(new Inbox.AdvanceCursors(device.device(), cursors));
+      }
+
+      @Override
+      public CompletionStage<Done> saveCursors(DeviceAddress device, Map<String, Long> cursors, Duration timeout) {
+        return sharding.entityRefFor(Inbox.ENTITY_KEY, device.user())
+            .ask(replyTo -> new Inbox.SaveCursors(device.device(), cursors, replyTo), timeout);
       }
 
       @Override
       public void delivered(String conversationId, DeviceAddress reader, long seq) {
-        sharding.entityRefFor(Conversation.ENTITY_KEY, conversationId).tell(new Conversation.MarkDelivered(reader, seq));
+        sharding.entityRefFor(Conversation.ENTITY_KEY, conversationId)
+            .tell(new Conversation.MarkDelivered(reader, seq));
       }
     };
   }

@@ -37,6 +37,7 @@ class NodeCrashClusterTest {
       victimSettings.put("parley.store.embedded.data-dir", dir.toString());
       victimSettings.put("parley.auth.dev-tokens.enabled", "true");
       victimSettings.put("parley.session.cursor-flush-interval", "200ms");
+      victimSettings.put("parley.session.inbox-flush-interval", "200ms");
       try (NodeProcess victim = NodeProcess.start(victimSettings, dir.resolve("victim.log"))) {
         victim.awaitUp(Duration.ofSeconds(120));
         cluster.awaitMembersUp(3);

@@ -460,7 +460,7 @@ class ConnectionTest {
   private static SessionSettings sessionWith(Duration helloTimeout, Duration askTimeout) {
     SessionSettings s = deps.session();
     return new SessionSettings(s.maxInFlight(), s.fetchBatch(), s.cursorFlushInterval(), s.receiptFlushInterval(),
-        s.markerFlushInterval(), s.outboundBuffer(), helloTimeout, s.maxDevicesPerUser(), askTimeout,
+        s.inboxFlushInterval(), s.outboundBuffer(), helloTimeout, s.maxDevicesPerUser(), askTimeout,
         s.inboxPassivateIdleAfter());
   }
 

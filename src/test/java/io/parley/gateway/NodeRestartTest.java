@@ -97,8 +97,9 @@ class NodeRestartTest {
 
   @Test
   void cursorsAcknowledgedJustBeforeAStopAreSavedWhenTheSessionStops() {
-    // the periodic flush never runs here: only the session's own stop can save the cursor
-    Map<String, Object> noPeriodicFlush = Map.of("parley.session.cursor-flush-interval", "1h");
+    // no periodic flush runs here: only the stop (the session's save, the inbox's flush) can save the cursor
+    Map<String, Object> noPeriodicFlush = Map.of("parley.session.cursor-flush-interval", "1h",
+        "parley.session.inbox-flush-interval", "1h");
     node = TestNode.start(dataDir, noPeriodicFlush);
     int port = node.httpAddress().getPort();
     Account alice = DevAccounts.login(port, "alice-cursor-stop");

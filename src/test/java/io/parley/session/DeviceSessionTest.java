@@ -1,6 +1,7 @@
 package io.parley.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -10,16 +11,19 @@ import io.parley.conversation.ConversationEvent;
 import io.parley.conversation.ConversationHistory;
 import io.parley.conversation.SealedEnvelope;
 import io.parley.identity.DeviceAddress;
+import io.parley.inbox.Inbox;
 import io.parley.protocol.ReceiptKind;
 import io.parley.protocol.ServerFrame;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -133,9 +137,7 @@ class DeviceSessionTest {
     connection.expectTerminated(session, Duration.ofSeconds(5));
 
     // the cursor saved at stop covers the own seq 3, though the client never acknowledged it
-    TestProbe<DeviceCursors.State> saved = testKit.createTestProbe();
-    testKit.spawn(DeviceCursors.create(bob)).tell(new DeviceCursors.Get(saved.getRef()));
-    assertThat(saved.receiveMessage(Duration.ofSeconds(3)).ackedFor(conversationId)).isEqualTo(3);
+    assertThat(neighbours.saved.get(bob)).containsEntry(conversationId, 3L);
   }
 
   @Test
@@ -232,6 +234,60 @@ class DeviceSessionTest {
   }
 
   @Test
+  void aDeviceResumesAfterTheCursorItsInboxKeptWhenItIsAheadOfTheClients() {
+    neighbours.conversations.put(BOB, Map.of(conversationId, 1L));
+    neighbours.cursors.put(bob, Map.of(conversationId, 3L));
+    journal.persistForRecovery(Conversation.persistenceId(conversationId).id(),
+        List.of(created(), posted("one"), posted("two"), posted("three")));
+    ActorRef<DeviceSession.Command> session = session();
+
+    TestProbe<DeviceOutbound> connection = bind(session, Map.of(conversationId, 1L)); // a client that lost its own
+
+    assertThat(message(connection).seq()).as("2 and 3 were acknowledged on an earlier connection").isEqualTo(4);
+    connection.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void acknowledgedCursorsAreHeldForTheBatchAndReachTheInboxWhenTheConnectionGoes() {
+    neighbours.conversations.put(BOB, Map.of());
+    ActorRef<DeviceSession.Command> session = session();
+    TestProbe<DeviceOutbound> connection = bind(session, Map.of());
+    session.tell(deliver(2, "one"));
+    session.tell(deliver(3, "two"));
+    assertThat(message(connection).seq()).isEqualTo(2);
+    assertThat(message(connection).seq()).isEqualTo(3);
+    session.tell(new DeviceSession.Acked(connection.getRef(), conversationId, 2));
+    session.tell(new DeviceSession.Acked(connection.getRef(), conversationId, 3));
+    connection.expectNoMessage(Duration.ofMillis(100));
+    assertThat(neighbours.cursors.get(bob)).as("held for the batch (the flush interval is an hour here)").isNull();
+
+    session.tell(new DeviceSession.Unbind(connection.getRef()));
+
+    await().atMost(Duration.ofSeconds(3))
+        .untilAsserted(() -> assertThat(neighbours.cursors.get(bob)).containsExactly(Map.entry(conversationId, 3L)));
+    assertThat(neighbours.saved).as("a batch, not a save that waits").isEmpty();
+  }
+
+  @Test
+  void aStoppingSessionWhoseSaveIsNeverAnsweredStopsAfterItsWait() {
+    neighbours.conversations.put(BOB, Map.of());
+    neighbours.savesHang = true;
+    ActorRef<DeviceSession.Command> session = session();
+    TestProbe<DeviceOutbound> connection = bind(session, Map.of());
+    session.tell(deliver(2, "one"));
+    assertThat(message(connection).seq()).isEqualTo(2);
+    session.tell(new DeviceSession.Acked(connection.getRef(), conversationId, 2));
+
+    long stopAt = System.nanoTime();
+    session.tell(DeviceSession.Stop.INSTANCE);
+
+    connection.expectMessageClass(DeviceOutbound.SessionEnded.class);
+    connection.expectTerminated(session, Duration.ofSeconds(6));
+    assertThat(Duration.ofNanos(System.nanoTime() - stopAt)).as("it waited for the save before giving up")
+        .isGreaterThanOrEqualTo(Duration.ofMillis(2_500));
+  }
+
+  @Test
   void aSecondConnectionDisplacesTheFirst() {
     neighbours.conversations.put(BOB, Map.of());
     ActorRef<DeviceSession.Command> session = session();
@@ -287,16 +343,46 @@ class DeviceSessionTest {
 
   record Delivered(String conversationId, DeviceAddress reader, long seq) {}
 
+  private static Map<String, Long> ahead(Map<String, Long> base, Map<String, Long> advanced) {
+    Map<String, Long> merged = new HashMap<>(base);
+    advanced.forEach((id, seq) -> merged.merge(id, seq, Math::max));
+    return Map.copyOf(merged);
+  }
+
   private static final class Neighbours implements SessionNeighbours {
     final Map<String, Map<String, Long>> conversations = new ConcurrentHashMap<>();
     /** Listings answered only when the test completes them. */
     final Map<String, CompletableFuture<Map<String, Long>>> pending = new ConcurrentHashMap<>();
     final TestProbe<Delivered> delivered = testKit.createTestProbe();
 
+    /** Cursors as the inbox keeps them, per device. */
+    final Map<DeviceAddress, Map<String, Long>> cursors = new ConcurrentHashMap<>();
+    /** Cursors saved by a stopping session (answered at once), per device. */
+    final Map<DeviceAddress, Map<String, Long>> saved = new ConcurrentHashMap<>();
+    /** An inbox that never answers a save (moving, unreachable). */
+    volatile boolean savesHang;
+
     @Override
-    public CompletionStage<Map<String, Long>> conversationsOf(String user, Duration timeout) {
-      CompletableFuture<Map<String, Long>> held = pending.remove(user);
-      return held != null ? held : CompletableFuture.completedFuture(conversations.getOrDefault(user, Map.of()));
+    public CompletionStage<Inbox.Resumption> resume(DeviceAddress device, Duration timeout) {
+      CompletableFuture<Map<String, Long>> held = pending.remove(device.user());
+      CompletionStage<Map<String, Long>> listing = held != null
+          ? held : CompletableFuture.completedFuture(conversations.getOrDefault(device.user(), Map.of()));
+      return listing.thenApply(joinedAt -> new Inbox.Resumption(joinedAt, cursors.getOrDefault(device, Map.of())));
+    }
+
+    @Override
+    public void cursorsAdvanced(DeviceAddress device, Map<String, Long> advanced) {
+      cursors.merge(device, advanced, DeviceSessionTest::ahead);
+    }
+
+    @Override
+    public CompletionStage<Done> saveCursors(DeviceAddress device, Map<String, Long> advanced, Duration timeout) {
+      if (savesHang) {
+        return new CompletableFuture<>();
+      }
+      cursors.merge(device, advanced, DeviceSessionTest::ahead);
+      saved.merge(device, advanced, DeviceSessionTest::ahead);
+      return CompletableFuture.completedFuture(Done.getInstance());
     }
 
     @Override

@@ -76,6 +76,7 @@ public final class NodeProcess implements AutoCloseable {
         Map.entry("parley.redis.url", redisUrl),
         Map.entry("parley.auth.dev-tokens.enabled", "true"),
         Map.entry("parley.session.cursor-flush-interval", "200ms"),
+        Map.entry("parley.session.inbox-flush-interval", "200ms"),
         Map.entry("parley.rate-limits.enabled", "false"),
         // the demo agents' port too: a fixed one would collide with any other node on the machine
         Map.entry("parley.agents.demo.port", Integer.toString(freePort())),

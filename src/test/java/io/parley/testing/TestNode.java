@@ -21,6 +21,7 @@ public final class TestNode {
     values.put("parley.redis.url", "");
     values.put("parley.auth.dev-tokens.enabled", true);
     values.put("parley.session.cursor-flush-interval", "200ms");
+    values.put("parley.session.inbox-flush-interval", "200ms");
     // tests send bursts from one account and connect often from one address; the limits' own tests enable them
     values.put("parley.rate-limits.enabled", false);
     // agents are switched on by the tests about them (AgentTestNodes); elsewhere they would add an agent device
