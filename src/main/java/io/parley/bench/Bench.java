@@ -293,8 +293,8 @@ final class Bench {
     long repeated = clients.stream().mapToLong(c -> c.check().repeated()).sum();
     return new BenchResult(plan, seconds(windowNanos), metrics.sentMeasured.sum(), metrics.acked.sum(),
         metrics.sent.sum(), metrics.deliveredMeasured.sum(), metrics.deliveredInWindow.sum(), endToEnd, ack,
-        metrics.duplicateAcks.sum(), unanswered(), missing, skipped, repeated, metrics.errors(),
-        metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host, encryption, setup);
+        metrics.duplicateAcks.sum(), metrics.sendRetries.sum(), unanswered(), missing, skipped, repeated,
+        metrics.errors(), metrics.transportFailures.sum(), drainSeconds, server.map(ServerProbe::usage), host, encryption, setup);
   }
 
   private long unanswered() {

@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -31,6 +34,15 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class BenchClient {
   static final int DEVICE = 1;
   private static final Duration HELLO_TIMEOUT = Duration.ofSeconds(60);
+  /** How often a send answered {@code unavailable} is tried in all, and for how long after its first try. */
+  private static final int SEND_ATTEMPTS = 6;
+  private static final Duration RETRY_WITHIN = Duration.ofSeconds(15);
+  /** One timer thread for every client's resends (a thread per delayed task would skew the bench's own CPU). */
+  private static final ScheduledExecutorService RETRIES = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "bench-resend");
+    thread.setDaemon(true);
+    return thread;
+  });
   /** The message number of the session set-up messages' plaintexts. */
   static final int HANDSHAKE = Integer.MAX_VALUE;
 
@@ -49,6 +61,8 @@ final class BenchClient {
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
   /** Per conversation: the highest seq received and how many frames arrived since it was last acknowledged. */
   private final Map<String, long[]> unacked = new HashMap<>();
+  /** Sends not yet answered, by idempotency key, with the times each was answered unavailable. */
+  private final Map<String, Pending> unanswered = new ConcurrentHashMap<>();
   private volatile BenchSocket socket;
   private volatile boolean closing;
   private volatile BenchConversation conversation;
@@ -189,7 +203,32 @@ final class BenchClient {
       envelopes = List.of(each);
     }
     metrics.sent(dueNanos);
-    send(new ClientFrame.Send(conversation.id(), key, envelopes));
+    ClientFrame.Send frame = new ClientFrame.Send(conversation.id(), key, envelopes);
+    unanswered.put(key, new Pending(frame, 0, System.nanoTime()));
+    send(frame);
+  }
+
+  /** A send on its way; {@code unavailable}: how often the node answered it so; {@code firstSent}: nanoTime. */
+  private record Pending(ClientFrame.Send frame, int unavailable, long firstSent) {}
+
+  /**
+   * Like the SDK, a send answered {@code unavailable} (retryable: the node may have stored it) goes again with
+   * the same idempotency key after a jittered backoff (100–200 ms, doubling up to 1.5–3 s), up to
+   * {@link #SEND_ATTEMPTS} tries and only within {@link #RETRY_WITHIN} of the first, so that every send is
+   * settled well inside the drain; latency still counts from the due time.
+   */
+  private boolean resend(String key) {
+    Pending pending = unanswered.get(key);
+    if (pending == null || closing || pending.unavailable() + 1 >= SEND_ATTEMPTS
+        || System.nanoTime() - pending.firstSent() > RETRY_WITHIN.toNanos()) {
+      return false;
+    }
+    unanswered.put(key, new Pending(pending.frame(), pending.unavailable() + 1, pending.firstSent()));
+    metrics.sendRetries.increment();
+    long backoff = Math.min(3_000, 200L << pending.unavailable());
+    long jittered = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+    RETRIES.schedule(() -> send(pending.frame()), jittered, TimeUnit.MILLISECONDS);
+    return true;
   }
 
   private void sendHandshake() throws Exception {
@@ -280,6 +319,7 @@ final class BenchClient {
     } else if (frame instanceof ServerFrame.Member member) {
       received(member.conversationId(), member.seq());
     } else if (frame instanceof ServerFrame.Ack ack) {
+      unanswered.remove(ack.idempotencyKey());
       check.own(ack.conversationId(), ack.seq());
       metrics.acked(dueNanos(ack.idempotencyKey()), ack.duplicate());
       conversation.acked(ack.seq());
@@ -287,7 +327,9 @@ final class BenchClient {
       answer(created.requestId(), created);
     } else if (frame instanceof ServerFrame.Error error) {
       metrics.error(error.code());
-      if (error.idempotencyKey() != null) {
+      String key = error.idempotencyKey();
+      if (key != null && !("unavailable".equals(error.code()) && resend(key))) {
+        unanswered.remove(key);
         metrics.sendErrors.increment();
       }
       if (error.requestId() != null) {

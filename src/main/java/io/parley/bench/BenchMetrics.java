@@ -31,7 +31,9 @@ final class BenchMetrics {
   final LongAdder deliveredMeasured = new LongAdder();
   final LongAdder deliveredInWindow = new LongAdder();
   final LongAdder transportFailures = new LongAdder();
-  /** Sends answered with an error frame instead of an ack. */
+  /** Sends answered {@code unavailable} and sent again with the same idempotency key. */
+  final LongAdder sendRetries = new LongAdder();
+  /** Sends answered with an error frame instead of an ack (after their retries). */
   final LongAdder sendErrors = new LongAdder();
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
 

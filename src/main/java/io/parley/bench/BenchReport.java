@@ -50,8 +50,9 @@ final class BenchReport {
         r.sentMeasured(), r.deliveredMeasured(), r.sentTotal(), r.ackedTotal()));
     row(out, "end-to-end latency", latencies(r.endToEnd(), true));
     row(out, "ack latency", latencies(r.ack(), false));
-    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s%s",
+    row(out, "delivery check", f("lost %,d, gaps %,d, repeated/out-of-order %,d, sends unanswered %,d%s%s%s",
         r.missing(), r.skipped(), r.repeated(), r.unanswered(),
+        r.sendRetries() > 0 ? f(", sent again after unavailable %,d", r.sendRetries()) : "",
         r.duplicateAcks() > 0 ? f(", duplicate acks %,d", r.duplicateAcks()) : "",
         r.unanswered() > 0 ? " (not settled: what was still missing at the drain timeout)" : ""));
     row(out, "errors", r.errorCount() == 0 ? "none" : errors());
@@ -130,6 +131,7 @@ final class BenchReport {
     kv(line, "gaps", r.skipped());
     kv(line, "repeated", r.repeated());
     kv(line, "errors", r.errorCount());
+    kv(line, "send_retries", r.sendRetries());
     kv(line, "login_s", f("%.1f", r.setup().loginSeconds()));
     kv(line, "connect_s", f("%.1f", r.setup().connectSeconds()));
     kv(line, "create_s", f("%.1f", r.setup().createSeconds()));

@@ -17,6 +17,7 @@ record BenchResult(
     Histogram endToEnd,
     Histogram ack,
     long duplicateAcks,
+    long sendRetries,
     long unanswered,
     long missing,
     long skipped,
